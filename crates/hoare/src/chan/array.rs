@@ -1,0 +1,449 @@
+//! The buffered flavor: `chan(n)` with `n ≥ 1`.
+//!
+//! A bounded lock-free ring in the manner of Dmitry Vyukov's MPMC queue. Every slot
+//! has a *stamp*; `head` and `tail` are *positions*, each a lap number and an index:
+//!
+//! ```text
+//!   position = lap | mark | index      (index < mark_bit, mark_bit = one_lap / 2)
+//! ```
+//!
+//! # Invariants
+//! - A slot whose stamp equals `tail` is empty and may be written by the sender that
+//!   advances `tail` past it; after writing, that sender sets the stamp to `tail + 1`.
+//! - A slot whose stamp equals `head + 1` is full and may be read by the receiver
+//!   that advances `head` past it; after reading, it sets the stamp to
+//!   `head + one_lap` (the position a sender will have one lap later).
+//! - The mark bit in `tail` means *closed*: once set, no send can claim a slot, so
+//!   exactly the values sent before the close are received, then `Closed`.
+//! - Blocked parties wait in `senders`/`receivers`; see `queue.rs` for why a
+//!   wake-up cannot be lost (SeqCst RMW on `head`/`tail` against SeqCst `is_empty`).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use crossbeam_utils::CachePadded;
+
+use super::buffer::Buffer;
+use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::queue::WaitQueue;
+use super::waiter::{with_thread_waiter, Operation, Waiter, WAITING};
+use crate::loom::{fence, AtomicUsize, Backoff};
+
+/// The largest capacity kept exactly; larger requests are clamped to it, which no
+/// program can tell apart since filling it would take more memory than exists.
+pub(crate) const MAX_CAP: usize = 1 << (usize::BITS - 4);
+
+pub(crate) struct Channel<T> {
+    /// Position of the next slot to read. Written by receivers.
+    head: CachePadded<AtomicUsize>,
+    /// Position of the next slot to write, with the mark bit. Written by senders
+    /// and by `disconnect`.
+    tail: CachePadded<AtomicUsize>,
+    buffer: Buffer<T>,
+    cap: usize,
+    one_lap: usize,
+    mark_bit: usize,
+    /// Senders waiting for room.
+    senders: WaitQueue,
+    /// Receivers waiting for a value.
+    receivers: WaitQueue,
+}
+
+/// The registration state an async send or receive keeps between polls.
+#[derive(Debug, Default)]
+pub(crate) struct Registration {
+    waiter: Option<Arc<Waiter>>,
+    /// An entry of `waiter` is (or was, until a notifier removed it) in a queue.
+    registered: bool,
+}
+
+impl<T> Channel<T> {
+    pub(crate) fn new(cap: usize) -> Self {
+        let cap = cap.clamp(1, MAX_CAP);
+        let mark_bit = (cap + 1).next_power_of_two();
+        Self {
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            buffer: Buffer::new(cap),
+            cap,
+            one_lap: mark_bit * 2,
+            mark_bit,
+            senders: WaitQueue::new(),
+            receivers: WaitQueue::new(),
+        }
+    }
+
+    /// The position after `pos` (same lap, next index; or next lap, index 0).
+    #[inline]
+    fn next(&self, pos: usize) -> usize {
+        let index = pos & (self.mark_bit - 1);
+        if index + 1 < self.cap {
+            pos + 1
+        } else {
+            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+        }
+    }
+
+    /// Claims a slot and writes `msg` into it, without blocking.
+    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        let mut backoff = Backoff::new();
+        // ORDERING: Relaxed; the slot's stamp (Acquire) is what licenses a write.
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            if tail & self.mark_bit != 0 {
+                return Err(TrySendError::Closed(msg));
+            }
+            let slot = self.buffer.get(tail & (self.mark_bit - 1));
+            // ORDERING: Acquire pairs with the receiver's Release stamp store, so
+            // its read of the previous value happened before we overwrite.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == tail {
+                // The slot is empty for this lap: claim it.
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    self.next(tail),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: winning the CAS at a slot whose stamp was `tail`
+                        // gives this thread sole write access to the slot until it
+                        // publishes the new stamp; the slot holds no value.
+                        slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
+                        // ORDERING: Release publishes the value to the receiver
+                        // that Acquire-loads stamp `tail + 1`.
+                        slot.stamp.store(tail + 1, Ordering::Release);
+                        self.receivers.notify_one();
+                        return Ok(());
+                    }
+                    Err(t) => {
+                        tail = t;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                // The slot still holds last lap's value: the buffer may be full.
+                fence(Ordering::SeqCst);
+                let head = self.head.load(Ordering::Relaxed);
+                if head.wrapping_add(self.one_lap) == tail {
+                    return Err(TrySendError::Full(msg));
+                }
+                backoff.spin();
+                tail = self.tail.load(Ordering::Relaxed);
+            } else {
+                // Another sender claimed it and has not finished: wait for it.
+                backoff.snooze();
+                tail = self.tail.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Takes the oldest value, without blocking.
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut backoff = Backoff::new();
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let slot = self.buffer.get(head & (self.mark_bit - 1));
+            // ORDERING: Acquire pairs with the sender's Release stamp store.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == head + 1 {
+                match self.head.compare_exchange_weak(
+                    head,
+                    self.next(head),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: stamp `head + 1` says the slot holds an initialised
+                        // value, and winning the CAS makes this thread its only reader.
+                        let msg = slot.msg.with_mut(|p| unsafe { (*p).assume_init_read() });
+                        // ORDERING: Release hands the now-empty slot to the sender of
+                        // the next lap.
+                        slot.stamp
+                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                        self.senders.notify_one();
+                        return Ok(msg);
+                    }
+                    Err(h) => {
+                        head = h;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp == head {
+                // The slot is empty: the channel may be empty.
+                fence(Ordering::SeqCst);
+                let tail = self.tail.load(Ordering::Relaxed);
+                if tail & !self.mark_bit == head {
+                    return Err(if tail & self.mark_bit != 0 {
+                        TryRecvError::Closed
+                    } else {
+                        TryRecvError::Empty
+                    });
+                }
+                backoff.spin();
+                head = self.head.load(Ordering::Relaxed);
+            } else {
+                // A sender is writing this slot, or another receiver is reading it.
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Whether a receive would find a value (or the close) right now.
+    fn can_recv(&self) -> bool {
+        let tail = self.tail.load(Ordering::SeqCst);
+        let head = self.head.load(Ordering::SeqCst);
+        tail & !self.mark_bit != head || tail & self.mark_bit != 0
+    }
+
+    /// Whether a send would find room (or the close) right now.
+    fn can_send(&self) -> bool {
+        let head = self.head.load(Ordering::SeqCst);
+        let tail = self.tail.load(Ordering::SeqCst);
+        head.wrapping_add(self.one_lap) != tail & !self.mark_bit || tail & self.mark_bit != 0
+    }
+
+    /// Sends, blocking until there is room, the channel closes, or `deadline`.
+    pub(crate) fn send(
+        &self,
+        mut msg: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        loop {
+            let mut backoff = Backoff::new();
+            loop {
+                match self.try_send(msg) {
+                    Ok(()) => return Ok(()),
+                    Err(TrySendError::Closed(m)) => return Err(SendTimeoutError::Closed(m)),
+                    Err(TrySendError::Full(m)) => msg = m,
+                }
+                if backoff.is_completed() {
+                    break;
+                }
+                backoff.snooze();
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(SendTimeoutError::Timeout(msg));
+            }
+            with_thread_waiter(|w| {
+                self.senders.register(w, Operation::SINGLE);
+                if self.can_send() {
+                    let _ = w.try_select(super::waiter::ABORTED);
+                }
+                if w.wait_until(deadline) < Operation::SINGLE.id() {
+                    self.senders.unregister(w, Operation::SINGLE);
+                }
+            });
+        }
+    }
+
+    /// Receives, blocking until a value arrives, the channel closes, or `deadline`.
+    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        loop {
+            let mut backoff = Backoff::new();
+            loop {
+                match self.try_recv() {
+                    Ok(msg) => return Ok(msg),
+                    Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
+                    Err(TryRecvError::Empty) => {}
+                }
+                if backoff.is_completed() {
+                    break;
+                }
+                backoff.snooze();
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(RecvTimeoutError::Timeout);
+            }
+            with_thread_waiter(|w| {
+                self.receivers.register(w, Operation::SINGLE);
+                if self.can_recv() {
+                    let _ = w.try_select(super::waiter::ABORTED);
+                }
+                if w.wait_until(deadline) < Operation::SINGLE.id() {
+                    self.receivers.unregister(w, Operation::SINGLE);
+                }
+            });
+        }
+    }
+
+    /// One poll of an async send. `msg` holds the value until it is sent.
+    pub(crate) fn poll_send(
+        &self,
+        cx: &mut Context<'_>,
+        msg: &mut Option<T>,
+        reg: &mut Registration,
+    ) -> Poll<Result<(), T>> {
+        loop {
+            let Some(m) = msg.take() else {
+                return Poll::Ready(Ok(()));
+            };
+            match self.try_send(m) {
+                Ok(()) => {
+                    reg.finish();
+                    return Poll::Ready(Ok(()));
+                }
+                Err(TrySendError::Closed(m)) => {
+                    reg.finish();
+                    return Poll::Ready(Err(m));
+                }
+                Err(TrySendError::Full(m)) => *msg = Some(m),
+            }
+            if reg.park(cx, &self.senders, || self.can_send()) {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// One poll of an async receive.
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        reg: &mut Registration,
+    ) -> Poll<Option<T>> {
+        loop {
+            match self.try_recv() {
+                Ok(msg) => {
+                    reg.finish();
+                    return Poll::Ready(Some(msg));
+                }
+                Err(TryRecvError::Closed) => {
+                    reg.finish();
+                    return Poll::Ready(None);
+                }
+                Err(TryRecvError::Empty) => {}
+            }
+            if reg.park(cx, &self.receivers, || self.can_recv()) {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Called when an async send is dropped unfinished.
+    pub(crate) fn cancel_send(&self, reg: &mut Registration) {
+        reg.cancel(&self.senders);
+    }
+
+    /// Called when an async receive is dropped unfinished.
+    pub(crate) fn cancel_recv(&self, reg: &mut Registration) {
+        reg.cancel(&self.receivers);
+    }
+
+    /// Sets the mark bit. Returns true if this call closed the channel.
+    pub(crate) fn disconnect(&self) -> bool {
+        let tail = self.tail.fetch_or(self.mark_bit, Ordering::SeqCst);
+        if tail & self.mark_bit == 0 {
+            self.senders.disconnect_all();
+            self.receivers.disconnect_all();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The last receiver is gone: close, and drop what nobody can receive any more.
+    pub(crate) fn disconnect_receivers(&self) {
+        self.disconnect();
+        while self.try_recv().is_ok() {}
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.tail.load(Ordering::SeqCst) & self.mark_bit != 0
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        loop {
+            let tail = self.tail.load(Ordering::SeqCst);
+            let head = self.head.load(Ordering::SeqCst);
+            // A consistent pair: tail did not move while head was read.
+            if self.tail.load(Ordering::SeqCst) == tail {
+                let hix = head & (self.mark_bit - 1);
+                let tix = tail & (self.mark_bit - 1);
+                return if hix < tix {
+                    tix - hix
+                } else if hix > tix {
+                    self.cap - hix + tix
+                } else if tail & !self.mark_bit == head {
+                    0
+                } else {
+                    self.cap
+                };
+            }
+        }
+    }
+}
+
+impl Registration {
+    /// Registers (or refreshes) this task's interest in `queue`, then re-checks
+    /// `ready`. Returns true when the task should return `Pending`, false when it
+    /// should retry its operation now.
+    fn park(&mut self, cx: &mut Context<'_>, queue: &WaitQueue, ready: impl Fn() -> bool) -> bool {
+        let waiter = self.waiter.get_or_insert_with(Waiter::for_task);
+        waiter.set_waker(cx.waker());
+        if self.registered {
+            if waiter.state() == WAITING {
+                // Still queued and not yet notified; the fresh waker is in place.
+                return true;
+            }
+            // Notified (the notifier removed our entry): retry.
+            self.registered = false;
+            return false;
+        }
+        waiter.reset();
+        queue.register(waiter, Operation::SINGLE);
+        self.registered = true;
+        if ready() {
+            // Something changed while we registered: take our entry back and retry.
+            if waiter.try_select(super::waiter::ABORTED).is_ok() {
+                queue.unregister(waiter, Operation::SINGLE);
+            }
+            self.registered = false;
+            return false;
+        }
+        true
+    }
+
+    /// The operation completed: any notification it received is used up.
+    fn finish(&mut self) {
+        self.registered = false;
+    }
+
+    /// The future is dropped unfinished. If it was notified, pass the notification
+    /// on, so the value or room it stood for reaches another waiter.
+    fn cancel(&mut self, queue: &WaitQueue) {
+        if !self.registered {
+            return;
+        }
+        self.registered = false;
+        let Some(waiter) = &self.waiter else { return };
+        if waiter.try_select(super::waiter::ABORTED).is_ok() {
+            queue.unregister(waiter, Operation::SINGLE);
+        } else if waiter.state() >= Operation::SINGLE.id() {
+            queue.notify_one();
+        }
+    }
+}
+
+impl<T> Drop for Channel<T> {
+    fn drop(&mut self) {
+        // Drop the values still buffered: from head up to tail.
+        // ORDERING: `&mut self` means no other thread touches the channel.
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed) & !self.mark_bit;
+        let mut pos = head;
+        while pos != tail {
+            let slot = self.buffer.get(pos & (self.mark_bit - 1));
+            // SAFETY: we have exclusive access (`&mut self`), and every slot between
+            // head and tail holds an initialised value that nobody received.
+            slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            pos = self.next(pos);
+        }
+    }
+}

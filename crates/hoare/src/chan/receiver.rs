@@ -1,0 +1,416 @@
+//! The receiving end, and its iterators.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::error::{RecvTimeoutError, TryRecvError};
+use super::future::{RecvFuture, RecvStream};
+use super::{block_until, deadline_after, Flavor, Shared};
+
+/// The receiving end of a channel: Go's `<-chan T`.
+///
+/// Cloning gives another receiver of the same channel; each value goes to exactly
+/// one receiver. When the last receiver is dropped, sends fail and values still
+/// buffered are dropped.
+///
+/// ```
+/// use hoare::chan;
+///
+/// let (tx, rx) = chan::<i32>(3);
+/// for i in 0..3 {
+///     tx.send(i).unwrap();
+/// }
+/// drop(tx);
+/// let got: Vec<i32> = rx.into_iter().collect();
+/// assert_eq!(got, [0, 1, 2]);
+/// ```
+pub struct Receiver<T> {
+    pub(crate) inner: RecvInner<T>,
+}
+
+pub(crate) enum RecvInner<T> {
+    Chan(Arc<Shared<T>>),
+    /// A nil channel: never ready.
+    Never,
+}
+
+impl<T> Receiver<T> {
+    pub(crate) fn from_shared(shared: Arc<Shared<T>>) -> Self {
+        Self {
+            inner: RecvInner::Chan(shared),
+        }
+    }
+
+    pub(crate) fn never() -> Self {
+        Self {
+            inner: RecvInner::Never,
+        }
+    }
+
+    /// Receives a value, blocking until one arrives. Returns `None` once the channel
+    /// is closed and drained (Go's `v, ok := <-ch` with `ok == false`).
+    ///
+    /// # Blocking
+    /// Blocks the thread; in async code use [`recv_async`](Receiver::recv_async). On
+    /// a nil channel ([`never`](super::never)) it blocks forever, as in Go.
+    ///
+    /// ```
+    /// use hoare::chan;
+    ///
+    /// let (tx, rx) = chan::<i32>(1);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.recv(), Some(1));
+    /// assert_eq!(rx.recv(), None);
+    /// ```
+    pub fn recv(&self) -> Option<T> {
+        self.recv_until(None).ok()
+    }
+
+    /// Receives a value if one is ready now.
+    ///
+    /// # Errors
+    /// [`TryRecvError::Empty`] when none is ready (unbuffered: no sender waiting),
+    /// [`TryRecvError::Closed`] when the channel is closed and drained.
+    ///
+    /// ```
+    /// use hoare::chan::{self, TryRecvError};
+    ///
+    /// let (tx, rx) = chan::<i32>(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(3).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(3));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match &self.inner {
+            RecvInner::Never => Err(TryRecvError::Empty),
+            RecvInner::Chan(s) => match &s.flavor {
+                Flavor::Array(c) => c.try_recv(),
+                Flavor::Zero(c) => c.try_recv(),
+            },
+        }
+    }
+
+    /// Receives a value, waiting at most `timeout`. A zero timeout behaves as
+    /// [`try_recv`](Receiver::try_recv); one too long to represent waits forever.
+    ///
+    /// # Errors
+    /// [`RecvTimeoutError::Timeout`] or [`RecvTimeoutError::Closed`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hoare::chan::{self, RecvTimeoutError};
+    ///
+    /// let (_tx, rx) = chan::<i32>(0);
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_until(deadline_after(timeout))
+    }
+
+    /// Receives a value, waiting until `deadline` at the latest.
+    ///
+    /// # Errors
+    /// As [`recv_timeout`](Receiver::recv_timeout).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use hoare::chan;
+    ///
+    /// let (tx, rx) = chan::<i32>(1);
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.recv_deadline(Instant::now() + Duration::from_secs(1)), Ok(2));
+    /// ```
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Some(deadline))
+    }
+
+    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        match &self.inner {
+            RecvInner::Never => {
+                block_until(deadline);
+                Err(RecvTimeoutError::Timeout)
+            }
+            RecvInner::Chan(s) => match &s.flavor {
+                Flavor::Array(c) => c.recv(deadline),
+                Flavor::Zero(c) => c.recv(deadline),
+            },
+        }
+    }
+
+    /// Receives a value from async code. The future resolves to `None` once the
+    /// channel is closed and drained.
+    ///
+    /// # Cancel safety
+    /// Dropping the future never loses a value: if a sender had already handed it a
+    /// value, that value goes to another receiver.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use hoare::chan;
+    ///
+    /// let (tx, rx) = chan::<i32>(0);
+    /// std::thread::spawn(move || tx.send(7).unwrap());
+    /// assert_eq!(rx.recv_async().await, Some(7));
+    /// # }
+    /// ```
+    pub fn recv_async(&self) -> RecvFuture<'_, T> {
+        RecvFuture::new(self)
+    }
+
+    /// The values as a [`Stream`](futures_core::Stream), ending when the channel is
+    /// closed and drained.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futures_util::StreamExt;
+    /// use hoare::chan;
+    ///
+    /// let (tx, rx) = chan::<i32>(4);
+    /// tokio::spawn(async move {
+    ///     for i in 0..4 {
+    ///         tx.send_async(i).await.unwrap();
+    ///     }
+    /// });
+    /// let all: Vec<i32> = rx.stream().collect().await;
+    /// assert_eq!(all, [0, 1, 2, 3]);
+    /// # }
+    /// ```
+    pub fn stream(&self) -> RecvStream<'_, T> {
+        RecvStream::borrowed(self)
+    }
+
+    /// Turns the receiver into a [`Stream`](futures_core::Stream) that owns it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futures_util::StreamExt;
+    /// use hoare::chan;
+    ///
+    /// let (tx, rx) = chan::<i32>(1);
+    /// let reader = tokio::spawn(rx.into_stream().collect::<Vec<_>>());
+    /// tx.send_async(1).await.unwrap();
+    /// drop(tx);
+    /// assert_eq!(reader.await.unwrap(), [1]);
+    /// # }
+    /// ```
+    pub fn into_stream(self) -> RecvStream<'static, T> {
+        RecvStream::owned(self)
+    }
+
+    /// A blocking iterator over the values, ending when the channel is closed and
+    /// drained (Go's `for v := range ch`).
+    ///
+    /// ```
+    /// use hoare::chan;
+    ///
+    /// let (tx, rx) = chan::<i32>(2);
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// An iterator over the values ready now; it never blocks.
+    ///
+    /// ```
+    /// use hoare::chan;
+    ///
+    /// let (tx, rx) = chan::<i32>(2);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1]);
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+
+    /// Whether the channel is closed (it may still hold buffered values). A nil
+    /// channel is never closed.
+    ///
+    /// ```
+    /// use hoare::chan;
+    ///
+    /// let (tx, rx) = chan::<i32>(1);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// assert_eq!(rx.recv(), Some(1));
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        match &self.inner {
+            RecvInner::Never => false,
+            RecvInner::Chan(s) => s.is_closed(),
+        }
+    }
+
+    /// The number of values in the buffer (Go's `len(ch)`).
+    ///
+    /// ```
+    /// use hoare::chan;
+    ///
+    /// let (tx, rx) = chan::<i32>(4);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        match &self.inner {
+            RecvInner::Never => 0,
+            RecvInner::Chan(s) => s.len(),
+        }
+    }
+
+    /// Whether the buffer holds no value.
+    ///
+    /// ```
+    /// use hoare::chan;
+    ///
+    /// let (_tx, rx) = chan::<i32>(4);
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer's capacity (Go's `cap(ch)`); 0 when unbuffered or nil.
+    ///
+    /// ```
+    /// use hoare::chan;
+    ///
+    /// let (_tx, rx) = chan::<i32>(0);
+    /// assert_eq!(rx.capacity(), 0);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        match &self.inner {
+            RecvInner::Never => 0,
+            RecvInner::Chan(s) => s.capacity(),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        match &self.inner {
+            RecvInner::Never => Receiver::never(),
+            RecvInner::Chan(s) => {
+                s.add_receiver();
+                Receiver::from_shared(s.clone())
+            }
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if let RecvInner::Chan(s) = &self.inner {
+            s.drop_receiver();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            RecvInner::Never => f.write_str("Receiver { nil }"),
+            RecvInner::Chan(s) => f
+                .debug_struct("Receiver")
+                .field("len", &s.len())
+                .field("capacity", &s.capacity())
+                .field("closed", &s.is_closed())
+                .finish(),
+        }
+    }
+}
+
+/// Blocking iterator over a receiver's values; see [`Receiver::iter`].
+///
+/// ```
+/// use hoare::chan;
+///
+/// let (tx, rx) = chan::<i32>(1);
+/// tx.send(5).unwrap();
+/// drop(tx);
+/// for v in &rx {
+///     assert_eq!(v, 5);
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv()
+    }
+}
+
+/// Non-blocking iterator over the values ready now; see [`Receiver::try_iter`].
+///
+/// ```
+/// use hoare::chan;
+///
+/// let (_tx, rx) = chan::<i32>(1);
+/// assert_eq!(rx.try_iter().count(), 0);
+/// ```
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+/// Blocking iterator that owns its receiver; see `impl IntoIterator for Receiver`.
+///
+/// ```
+/// use hoare::chan;
+///
+/// let (tx, rx) = chan::<i32>(1);
+/// tx.send(5).unwrap();
+/// drop(tx);
+/// assert_eq!(rx.into_iter().next(), Some(5));
+/// ```
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}

@@ -1,0 +1,57 @@
+//! # hoare
+//!
+//! Go's concurrency model for Rust, from plain threads and from async tasks alike.
+//!
+//! hoare brings the building blocks of Go, and the patterns of the book
+//! *Concurrency in Go*, to Rust without giving up Rust's safety. It starts where Go
+//! starts: with channels.
+//!
+//! ## Channels
+//!
+//! [`chan::<T>(n)`](chan()) makes a channel; `n == 0` is unbuffered (a rendezvous).
+//! The same channel works from threads (blocking calls) and from tasks (futures on
+//! any executor), in any mix:
+//!
+//! ```
+//! use hoare::chan;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (tx, rx) = chan::<String>(0);
+//! let worker = std::thread::spawn(move || {
+//!     for word in ["ping", "pong"] {
+//!         tx.send(word.to_string()).unwrap(); // a thread sends...
+//!     }
+//! });
+//! while let Some(word) = rx.recv_async().await { // ...a task receives
+//!     println!("{word}");
+//! }
+//! worker.join().unwrap();
+//! # }
+//! ```
+//!
+//! Go's runtime panics become errors you can handle (`send` on a closed channel
+//! returns the value back), and dropping the last sender or receiver closes the
+//! channel, so a goroutine blocked on a channel nobody uses cannot leak. See
+//! [`chan`](mod@chan) for the full table of channel states.
+//!
+//! ## Go → hoare
+//!
+//! | Go | hoare |
+//! |---|---|
+//! | `make(chan T, n)` | `chan::<T>(n)` |
+//! | `ch <- v` | `tx.send(v)` / `tx.send_async(v).await` |
+//! | `v, ok := <-ch` | `rx.recv()` / `rx.recv_async().await` |
+//! | `for v := range ch` | `for v in &rx` / `rx.stream()` |
+//! | `close(ch)` | `tx.close()` |
+//! | `var ch chan T` | `chan::nil()` / `chan::never()` |
+//!
+//! `Mutex`, `RwLock` and `Once` are std's ([`std::sync`]); hoare does not wrap them.
+
+#![warn(missing_docs, missing_debug_implementations)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+pub mod chan;
+mod loom;
+
+pub use chan::chan;

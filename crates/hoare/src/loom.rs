@@ -1,0 +1,113 @@
+//! One place for every synchronisation primitive the crate uses, so that
+//! `RUSTFLAGS="--cfg loom"` swaps all of them for loom's models at once.
+//!
+//! Code elsewhere imports atomics, `Mutex`, `UnsafeCell` and thread functions from
+//! here, never from `std` directly.
+
+#[cfg(loom)]
+pub(crate) use loom::{
+    cell::UnsafeCell,
+    sync::{
+        atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize},
+        Mutex, MutexGuard,
+    },
+    thread::{current, park, yield_now, Thread},
+};
+
+#[cfg(not(loom))]
+pub(crate) use std::{
+    sync::{
+        atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize},
+        Mutex, MutexGuard,
+    },
+    thread::{current, park, park_timeout, yield_now, Thread},
+};
+
+/// loom has no timed park; models never use deadlines, so a plain park stands in.
+#[cfg(loom)]
+pub(crate) fn park_timeout(_: std::time::Duration) {
+    park();
+}
+
+/// `std::cell::UnsafeCell` with loom's closure-based access API, so both builds
+/// share one spelling.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(std::cell::UnsafeCell::new(value))
+    }
+
+    /// Runs `f` with a mutable raw pointer to the contents.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+/// Locks `mutex`, ignoring poisoning: every critical section in this crate leaves
+/// its data consistent before it can panic (it only moves values and pointers), so a
+/// poisoned lock carries no broken invariant and must not turn into a panic here.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Exponential backoff for contended retries: a few rounds of `spin_loop`, then
+/// `yield_now`. Under loom every step is a `yield_now`, so models stay finite.
+pub(crate) struct Backoff {
+    step: u32,
+}
+
+const SPIN_LIMIT: u32 = 6;
+const YIELD_LIMIT: u32 = 10;
+
+impl Backoff {
+    pub(crate) fn new() -> Self {
+        Self { step: 0 }
+    }
+
+    /// Backs off after a lost race on an atomic (another thread made progress).
+    #[inline]
+    pub(crate) fn spin(&mut self) {
+        #[cfg(loom)]
+        yield_now();
+        #[cfg(not(loom))]
+        for _ in 0..1u32 << self.step.min(SPIN_LIMIT) {
+            std::hint::spin_loop();
+        }
+        if self.step <= SPIN_LIMIT {
+            self.step += 1;
+        }
+    }
+
+    /// Backs off while waiting for another thread to finish a step (e.g. a slot
+    /// being written): spins first, then yields the CPU.
+    #[inline]
+    pub(crate) fn snooze(&mut self) {
+        #[cfg(loom)]
+        yield_now();
+        #[cfg(not(loom))]
+        if self.step <= SPIN_LIMIT {
+            for _ in 0..1u32 << self.step {
+                std::hint::spin_loop();
+            }
+        } else {
+            yield_now();
+        }
+        if self.step <= YIELD_LIMIT {
+            self.step += 1;
+        }
+    }
+
+    /// True once backing off has gone on long enough that blocking is better.
+    #[inline]
+    pub(crate) fn is_completed(&self) -> bool {
+        self.step > YIELD_LIMIT
+    }
+}
