@@ -22,7 +22,8 @@ macro_rules! debug_without_value {
 /// hoare makes it an error the sender can handle.
 ///
 /// ```
-/// use hoare::chan::{self, SendError};
+/// use hoare::chan;
+/// use hoare::chan::{SendError};
 /// let (tx, rx) = chan::<i32>(1);
 /// drop(rx);
 /// assert_eq!(tx.send(7), Err(SendError(7)));
@@ -61,7 +62,8 @@ impl<T> std::error::Error for SendError<T> {}
 /// A [`try_send`](super::Sender::try_send) could not send at once.
 ///
 /// ```
-/// use hoare::chan::{self, TrySendError};
+/// use hoare::chan;
+/// use hoare::chan::{TrySendError};
 /// let (tx, _rx) = chan::<i32>(1);
 /// tx.try_send(1).unwrap();
 /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
@@ -136,7 +138,8 @@ impl<T> From<SendError<T>> for TrySendError<T> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use hoare::chan::{self, SendTimeoutError};
+/// use hoare::chan;
+/// use hoare::chan::{SendTimeoutError};
 /// let (tx, _rx) = chan::<i32>(0);
 /// assert_eq!(tx.send_timeout(1, Duration::from_millis(1)), Err(SendTimeoutError::Timeout(1)));
 /// ```
@@ -198,7 +201,8 @@ impl<T> From<SendError<T>> for SendTimeoutError<T> {
 /// A [`try_recv`](super::Receiver::try_recv) found nothing to receive.
 ///
 /// ```
-/// use hoare::chan::{self, TryRecvError};
+/// use hoare::chan;
+/// use hoare::chan::{TryRecvError};
 /// let (tx, rx) = chan::<i32>(1);
 /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
 /// drop(tx);
@@ -228,7 +232,8 @@ impl std::error::Error for TryRecvError {}
 ///
 /// ```
 /// use std::time::Duration;
-/// use hoare::chan::{self, RecvTimeoutError};
+/// use hoare::chan;
+/// use hoare::chan::{RecvTimeoutError};
 /// let (_tx, rx) = chan::<i32>(1);
 /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
 /// ```
@@ -270,7 +275,8 @@ impl std::error::Error for RecvTimeoutError {}
 /// Go panics in both cases; hoare reports them.
 ///
 /// ```
-/// use hoare::chan::{self, CloseError};
+/// use hoare::chan;
+/// use hoare::chan::{CloseError};
 /// let (tx, _rx) = chan::<i32>(0);
 /// assert_eq!(tx.close(), Ok(()));
 /// assert_eq!(tx.close(), Err(CloseError::Closed));

@@ -99,6 +99,9 @@ mod sender;
 mod waiter;
 mod zero;
 
+#[cfg(all(test, not(loom)))]
+mod tests;
+
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -150,7 +153,8 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 ///
 /// ```
 /// use std::time::Duration;
-/// use hoare::chan::{self, CloseError, SendTimeoutError};
+/// use hoare::chan;
+/// use hoare::chan::{CloseError, SendTimeoutError};
 ///
 /// let (tx, rx) = chan::nil::<i32>();
 /// assert_eq!(tx.send_timeout(1, Duration::from_millis(1)), Err(SendTimeoutError::Timeout(1)));
@@ -165,7 +169,8 @@ pub fn nil<T>() -> (Sender<T>, Receiver<T>) {
 /// `recv` blocks forever, `recv_async` stays pending, `try_recv` says `Empty`.
 ///
 /// ```
-/// use hoare::chan::{self, TryRecvError};
+/// use hoare::chan;
+/// use hoare::chan::{TryRecvError};
 ///
 /// let rx = chan::never::<u8>();
 /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));

@@ -75,7 +75,8 @@ impl<T> Receiver<T> {
     /// [`TryRecvError::Closed`] when the channel is closed and drained.
     ///
     /// ```
-    /// use hoare::chan::{self, TryRecvError};
+    /// use hoare::chan;
+    /// use hoare::chan::{TryRecvError};
     ///
     /// let (tx, rx) = chan::<i32>(1);
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
@@ -100,7 +101,8 @@ impl<T> Receiver<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use hoare::chan::{self, RecvTimeoutError};
+    /// use hoare::chan;
+    /// use hoare::chan::{RecvTimeoutError};
     ///
     /// let (_tx, rx) = chan::<i32>(0);
     /// assert_eq!(rx.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));

@@ -64,7 +64,8 @@ impl<T> Sender<T> {
     /// waiting), [`TrySendError::Closed`] when the channel is closed.
     ///
     /// ```
-    /// use hoare::chan::{self, TrySendError};
+    /// use hoare::chan;
+    /// use hoare::chan::{TrySendError};
     ///
     /// let (tx, rx) = chan::<i32>(1);
     /// assert_eq!(tx.try_send(1), Ok(()));
@@ -90,7 +91,8 @@ impl<T> Sender<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use hoare::chan::{self, SendTimeoutError};
+    /// use hoare::chan;
+    /// use hoare::chan::{SendTimeoutError};
     ///
     /// let (tx, _rx) = chan::<i32>(0);
     /// let r = tx.send_timeout(9, Duration::from_millis(5));

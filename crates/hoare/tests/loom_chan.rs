@@ -1,0 +1,109 @@
+//! loom models of the channel's synchronisation protocols.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test -p hoare --release --test loom_chan`
+//! (`.ci/run` bounds the search with `LOOM_MAX_PREEMPTIONS`). Each model uses the
+//! public API; loom explores the interleavings of the atomics, locks, parks and
+//! unparks underneath.
+#![cfg(loom)]
+
+use hoare::chan;
+use hoare::chan::{SendError, TryRecvError};
+use loom::thread;
+
+/// Rendezvous hand-off: whichever side arrives first waits, the value crosses once,
+/// and the send returns only after the receiver took it.
+#[test]
+fn rendezvous_handoff_delivers_once() {
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(0);
+        let sender = thread::spawn(move || tx.send(7));
+        assert_eq!(rx.recv(), Some(7));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+/// A close racing a blocked or arriving rendezvous send: the send either delivered
+/// its value (and the receiver got it) or failed with the value back.
+#[test]
+fn rendezvous_close_races_send() {
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(0);
+        let closer = tx.clone();
+        let sender = thread::spawn(move || tx.send(1));
+        let receiver = thread::spawn(move || rx.recv());
+        closer.close().unwrap();
+        let sent = sender.join().unwrap();
+        let got = receiver.join().unwrap();
+        match sent {
+            Ok(()) => assert_eq!(got, Some(1)),
+            Err(SendError(v)) => {
+                assert_eq!(v, 1);
+                assert_eq!(got, None);
+            }
+        }
+    });
+}
+
+/// A close racing a buffered send: a value is received iff its send succeeded, and
+/// after the close the channel drains to `Closed`.
+#[test]
+fn buffered_close_races_send() {
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(1);
+        let closer = tx.clone();
+        let sender = thread::spawn(move || tx.send(5).is_ok());
+        closer.close().unwrap();
+        let sent = sender.join().unwrap();
+        let got = rx.try_recv();
+        if sent {
+            assert_eq!(got, Ok(5));
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
+/// Waiter registration and wake-up on a full buffer: the sender blocks on the second
+/// value until the receiver makes room; neither wake-up may be lost.
+#[test]
+fn buffered_full_sender_is_woken() {
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(1);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv(), Some(1));
+        assert_eq!(rx.recv(), Some(2));
+        sender.join().unwrap();
+        assert_eq!(rx.recv(), None);
+    });
+}
+
+/// Waiter registration and wake-up on an empty buffer with two receivers: each value
+/// reaches exactly one of them, and the close wakes the one left waiting.
+#[test]
+fn buffered_empty_receivers_are_woken() {
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(1);
+        let rx2 = rx.clone();
+        let other = thread::spawn(move || rx2.recv());
+        tx.send(3).unwrap();
+        drop(tx);
+        let mine = rx.recv();
+        let theirs = other.join().unwrap();
+        let mut got: Vec<u32> = mine.into_iter().chain(theirs).collect();
+        got.sort();
+        assert_eq!(got, [3]);
+    });
+}
+
+/// The last receiver leaving wakes a sender blocked on a rendezvous with its value.
+#[test]
+fn rendezvous_receiver_drop_fails_blocked_send() {
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(0);
+        let sender = thread::spawn(move || tx.send(9));
+        drop(rx);
+        assert_eq!(sender.join().unwrap(), Err(SendError(9)));
+    });
+}
