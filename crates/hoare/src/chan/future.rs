@@ -9,7 +9,7 @@ use futures_core::Stream;
 
 use super::error::SendError;
 use super::receiver::RecvInner;
-use super::{array, zero, Flavor, Receiver, Sender};
+use super::{array, zero, FlavorRef, Receiver, Sender};
 
 /// What an async operation keeps between polls, whichever the flavor.
 struct AsyncState<T> {
@@ -70,9 +70,9 @@ impl<T> Future for SendFuture<'_, T> {
         let Some(shared) = &this.sender.shared else {
             return Poll::Pending; // a nil channel never sends
         };
-        let r = match &shared.flavor {
-            Flavor::Array(c) => c.poll_send(cx, &mut this.msg, &mut this.state.reg),
-            Flavor::Zero(c) => c.poll_send(cx, &mut this.msg, &mut this.state.op),
+        let r = match shared.flavor() {
+            FlavorRef::Array(c) => c.poll_send(cx, &mut this.msg, &mut this.state.reg),
+            FlavorRef::Zero(c) => c.poll_send(cx, &mut this.msg, &mut this.state.op),
         };
         match r {
             Poll::Pending => Poll::Pending,
@@ -90,9 +90,9 @@ impl<T> Drop for SendFuture<'_, T> {
             return;
         }
         if let Some(shared) = &self.sender.shared {
-            match &shared.flavor {
-                Flavor::Array(c) => c.cancel_send(&mut self.state.reg),
-                Flavor::Zero(c) => c.cancel_send(&mut self.state.op),
+            match shared.flavor() {
+                FlavorRef::Array(c) => c.cancel_send(&mut self.state.reg),
+                FlavorRef::Zero(c) => c.cancel_send(&mut self.state.op),
             }
         }
     }
@@ -114,9 +114,9 @@ fn poll_recv<T>(
 ) -> Poll<Option<T>> {
     match &rx.inner {
         RecvInner::Never => Poll::Pending,
-        RecvInner::Chan(shared) => match &shared.flavor {
-            Flavor::Array(c) => c.poll_recv(cx, &mut state.reg),
-            Flavor::Zero(c) => c.poll_recv(cx, &mut state.op),
+        RecvInner::Chan(shared) => match shared.flavor() {
+            FlavorRef::Array(c) => c.poll_recv(cx, &mut state.reg),
+            FlavorRef::Zero(c) => c.poll_recv(cx, &mut state.op),
         },
     }
 }
@@ -124,9 +124,9 @@ fn poll_recv<T>(
 /// Withdraws an unfinished receive.
 fn cancel_recv<T>(rx: &Receiver<T>, state: &mut AsyncState<T>) {
     if let RecvInner::Chan(shared) = &rx.inner {
-        match &shared.flavor {
-            Flavor::Array(c) => c.cancel_recv(&mut state.reg),
-            Flavor::Zero(c) => c.cancel_recv(&mut state.op),
+        match shared.flavor() {
+            FlavorRef::Array(c) => c.cancel_recv(&mut state.reg),
+            FlavorRef::Zero(c) => c.cancel_recv(&mut state.op),
         }
     }
 }

@@ -128,20 +128,14 @@ use crate::loom::{AtomicBool, AtomicUsize};
 /// assert_eq!(rx.recv(), Some("hello"));
 /// ```
 pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
-    let flavor = if cap == 0 {
-        Flavor::Zero(zero::Channel::new())
+    let handle = if cap == 0 {
+        Handle::Zero(Arc::new(Shared::new(zero::Channel::new())))
     } else {
-        Flavor::Array(array::Channel::new(cap))
+        Handle::Array(Arc::new(Shared::new(array::Channel::new(cap))))
     };
-    let shared = Arc::new(Shared {
-        flavor,
-        senders: AtomicUsize::new(1),
-        receivers: AtomicUsize::new(1),
-        close_called: AtomicBool::new(false),
-    });
     (
-        Sender::new(Some(shared.clone())),
-        Receiver::from_shared(shared),
+        Sender::new(Some(handle.clone())),
+        Receiver::from_handle(handle),
     )
 }
 
@@ -180,9 +174,9 @@ pub fn never<T>() -> Receiver<T> {
     Receiver::never()
 }
 
-/// What the ends of one channel share.
-pub(crate) struct Shared<T> {
-    pub(crate) flavor: Flavor<T>,
+/// What the ends of one channel share: the flavor's channel and the handle counts.
+pub(crate) struct Shared<C> {
+    pub(crate) chan: C,
     /// Live `Sender` handles; the last one to go closes the channel.
     senders: AtomicUsize,
     /// Live `Receiver` handles; the last one to go closes the channel and drops
@@ -192,23 +186,65 @@ pub(crate) struct Shared<T> {
     close_called: AtomicBool,
 }
 
-pub(crate) enum Flavor<T> {
-    Array(array::Channel<T>),
-    Zero(zero::Channel<T>),
+impl<C> Shared<C> {
+    fn new(chan: C) -> Self {
+        Self {
+            chan,
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+            close_called: AtomicBool::new(false),
+        }
+    }
 }
 
-impl<T> Shared<T> {
+/// A counted reference to a channel of either flavor. Each flavor has its own
+/// allocation, so an unbuffered channel does not pay for a ring's padded indices.
+pub(crate) enum Handle<T> {
+    Array(Arc<Shared<array::Channel<T>>>),
+    Zero(Arc<Shared<zero::Channel<T>>>),
+}
+
+/// A borrowed flavor, for dispatching one operation.
+pub(crate) enum FlavorRef<'a, T> {
+    Array(&'a array::Channel<T>),
+    Zero(&'a zero::Channel<T>),
+}
+
+impl<T> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Handle::Array(s) => Handle::Array(s.clone()),
+            Handle::Zero(s) => Handle::Zero(s.clone()),
+        }
+    }
+}
+
+impl<T> Handle<T> {
+    pub(crate) fn flavor(&self) -> FlavorRef<'_, T> {
+        match self {
+            Handle::Array(s) => FlavorRef::Array(&s.chan),
+            Handle::Zero(s) => FlavorRef::Zero(&s.chan),
+        }
+    }
+
+    fn counts(&self) -> (&AtomicUsize, &AtomicUsize, &AtomicBool) {
+        match self {
+            Handle::Array(s) => (&s.senders, &s.receivers, &s.close_called),
+            Handle::Zero(s) => (&s.senders, &s.receivers, &s.close_called),
+        }
+    }
+
     fn disconnect(&self) -> bool {
-        match &self.flavor {
-            Flavor::Array(c) => c.disconnect(),
-            Flavor::Zero(c) => c.disconnect(),
+        match self.flavor() {
+            FlavorRef::Array(c) => c.disconnect(),
+            FlavorRef::Zero(c) => c.disconnect(),
         }
     }
 
     fn close(&self) -> Result<(), CloseError> {
         // ORDERING: the flag only decides which call reports the error; the close
         // itself is ordered by the flavor's own SeqCst/locked operations.
-        if self.close_called.swap(true, Ordering::AcqRel) {
+        if self.counts().2.swap(true, Ordering::AcqRel) {
             return Err(CloseError::Closed);
         }
         self.disconnect();
@@ -217,49 +253,49 @@ impl<T> Shared<T> {
 
     fn add_sender(&self) {
         // ORDERING: as for `Arc::clone`, a new handle comes from an existing one.
-        self.senders.fetch_add(1, Ordering::Relaxed);
+        self.counts().0.fetch_add(1, Ordering::Relaxed);
     }
 
     fn drop_sender(&self) {
         // ORDERING: AcqRel so the last handle sees every other handle's sends.
-        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.counts().0.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.disconnect();
         }
     }
 
     fn add_receiver(&self) {
         // ORDERING: as in `add_sender`.
-        self.receivers.fetch_add(1, Ordering::Relaxed);
+        self.counts().1.fetch_add(1, Ordering::Relaxed);
     }
 
     fn drop_receiver(&self) {
         // ORDERING: as in `drop_sender`.
-        if self.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            match &self.flavor {
-                Flavor::Array(c) => c.disconnect_receivers(),
-                Flavor::Zero(c) => c.disconnect_receivers(),
+        if self.counts().1.fetch_sub(1, Ordering::AcqRel) == 1 {
+            match self.flavor() {
+                FlavorRef::Array(c) => c.disconnect_receivers(),
+                FlavorRef::Zero(c) => c.disconnect_receivers(),
             }
         }
     }
 
     fn is_closed(&self) -> bool {
-        match &self.flavor {
-            Flavor::Array(c) => c.is_closed(),
-            Flavor::Zero(c) => c.is_closed(),
+        match self.flavor() {
+            FlavorRef::Array(c) => c.is_closed(),
+            FlavorRef::Zero(c) => c.is_closed(),
         }
     }
 
     fn len(&self) -> usize {
-        match &self.flavor {
-            Flavor::Array(c) => c.len(),
-            Flavor::Zero(c) => c.len(),
+        match self.flavor() {
+            FlavorRef::Array(c) => c.len(),
+            FlavorRef::Zero(c) => c.len(),
         }
     }
 
     fn capacity(&self) -> usize {
-        match &self.flavor {
-            Flavor::Array(c) => c.capacity(),
-            Flavor::Zero(_) => 0,
+        match self.flavor() {
+            FlavorRef::Array(c) => c.capacity(),
+            FlavorRef::Zero(_) => 0,
         }
     }
 }

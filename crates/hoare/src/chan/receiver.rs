@@ -1,12 +1,11 @@
 //! The receiving end, and its iterators.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::error::{RecvTimeoutError, TryRecvError};
 use super::future::{RecvFuture, RecvStream};
-use super::{block_until, deadline_after, Flavor, Shared};
+use super::{block_until, deadline_after, FlavorRef, Handle};
 
 /// The receiving end of a channel: Go's `<-chan T`.
 ///
@@ -30,15 +29,15 @@ pub struct Receiver<T> {
 }
 
 pub(crate) enum RecvInner<T> {
-    Chan(Arc<Shared<T>>),
+    Chan(Handle<T>),
     /// A nil channel: never ready.
     Never,
 }
 
 impl<T> Receiver<T> {
-    pub(crate) fn from_shared(shared: Arc<Shared<T>>) -> Self {
+    pub(crate) fn from_handle(handle: Handle<T>) -> Self {
         Self {
-            inner: RecvInner::Chan(shared),
+            inner: RecvInner::Chan(handle),
         }
     }
 
@@ -86,9 +85,9 @@ impl<T> Receiver<T> {
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         match &self.inner {
             RecvInner::Never => Err(TryRecvError::Empty),
-            RecvInner::Chan(s) => match &s.flavor {
-                Flavor::Array(c) => c.try_recv(),
-                Flavor::Zero(c) => c.try_recv(),
+            RecvInner::Chan(s) => match s.flavor() {
+                FlavorRef::Array(c) => c.try_recv(),
+                FlavorRef::Zero(c) => c.try_recv(),
             },
         }
     }
@@ -134,9 +133,9 @@ impl<T> Receiver<T> {
                 block_until(deadline);
                 Err(RecvTimeoutError::Timeout)
             }
-            RecvInner::Chan(s) => match &s.flavor {
-                Flavor::Array(c) => c.recv(deadline),
-                Flavor::Zero(c) => c.recv(deadline),
+            RecvInner::Chan(s) => match s.flavor() {
+                FlavorRef::Array(c) => c.recv(deadline),
+                FlavorRef::Zero(c) => c.recv(deadline),
             },
         }
     }
@@ -302,7 +301,7 @@ impl<T> Clone for Receiver<T> {
             RecvInner::Never => Receiver::never(),
             RecvInner::Chan(s) => {
                 s.add_receiver();
-                Receiver::from_shared(s.clone())
+                Receiver::from_handle(s.clone())
             }
         }
     }

@@ -1,12 +1,11 @@
 //! The sending end.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::error::{CloseError, SendError, SendTimeoutError, TrySendError};
 use super::future::SendFuture;
-use super::{block_until, deadline_after, Flavor, Shared};
+use super::{block_until, deadline_after, FlavorRef, Handle};
 
 /// The sending end of a channel: Go's `chan<- T`.
 ///
@@ -25,11 +24,11 @@ use super::{block_until, deadline_after, Flavor, Shared};
 /// ```
 pub struct Sender<T> {
     /// `None` for a nil channel.
-    pub(crate) shared: Option<Arc<Shared<T>>>,
+    pub(crate) shared: Option<Handle<T>>,
 }
 
 impl<T> Sender<T> {
-    pub(crate) fn new(shared: Option<Arc<Shared<T>>>) -> Self {
+    pub(crate) fn new(shared: Option<Handle<T>>) -> Self {
         Self { shared }
     }
 
@@ -76,9 +75,9 @@ impl<T> Sender<T> {
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         match &self.shared {
             None => Err(TrySendError::Full(value)),
-            Some(s) => match &s.flavor {
-                Flavor::Array(c) => c.try_send(value),
-                Flavor::Zero(c) => c.try_send(value),
+            Some(s) => match s.flavor() {
+                FlavorRef::Array(c) => c.try_send(value),
+                FlavorRef::Zero(c) => c.try_send(value),
             },
         }
     }
@@ -128,9 +127,9 @@ impl<T> Sender<T> {
                 block_until(deadline);
                 Err(SendTimeoutError::Timeout(value))
             }
-            Some(s) => match &s.flavor {
-                Flavor::Array(c) => c.send(value, deadline),
-                Flavor::Zero(c) => c.send(value, deadline),
+            Some(s) => match s.flavor() {
+                FlavorRef::Array(c) => c.send(value, deadline),
+                FlavorRef::Zero(c) => c.send(value, deadline),
             },
         }
     }

@@ -88,7 +88,11 @@ fn last_receiver_drop_drops_buffer_and_fails_sends() {
     drop(rx);
     assert_eq!(drops.load(Ordering::SeqCst), 1);
     let err = tx.send(Tracked(drops.clone())).unwrap_err();
-    assert_eq!(drops.load(Ordering::SeqCst), 1, "the value comes back, not dropped");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "the value comes back, not dropped"
+    );
     drop(err);
     assert_eq!(drops.load(Ordering::SeqCst), 2);
 }
@@ -188,7 +192,8 @@ fn mpmc_threads_deliver_each_value_once() {
     const N: usize = if cfg!(miri) { 50 } else { 20_000 };
     for cap in [0, 1, 8] {
         let (tx, rx) = chan::<usize>(cap);
-        let seen: Arc<Vec<AtomicUsize>> = Arc::new((0..2 * N).map(|_| AtomicUsize::new(0)).collect());
+        let seen: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..2 * N).map(|_| AtomicUsize::new(0)).collect());
         let mut handles = Vec::new();
         for p in 0..2 {
             let tx = tx.clone();
@@ -211,6 +216,9 @@ fn mpmc_threads_deliver_each_value_once() {
         for h in handles {
             h.join().unwrap();
         }
-        assert!(seen.iter().all(|c| c.load(Ordering::SeqCst) == 1), "cap {cap}");
+        assert!(
+            seen.iter().all(|c| c.load(Ordering::SeqCst) == 1),
+            "cap {cap}"
+        );
     }
 }
