@@ -5,7 +5,7 @@
 //! of atomics. Every assertion is an invariant that holds for any schedule.
 
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::SeqCst};
 use std::sync::{Arc, Barrier};
 use std::task::Poll;
 use std::thread;
@@ -433,21 +433,36 @@ const CLOSE_PER: u64 = if cfg!(miri) { 50 } else { 20_000 };
 const CLOSE_AFTER: u64 = PRODUCERS * CLOSE_PER / 4;
 const RECEIVERS: usize = 2;
 
-/// Records the outcome of the send of `id`; `was_closed`: close() had
-/// returned before the send began.
+/// Set by each closer once its close() has returned; the first one to
+/// return stores which result it got.
+const OPEN: u8 = 0;
+const CLOSED_OK: u8 = 1;
+const CLOSED_ERR: u8 = 2;
+
+/// Records the outcome of the send of `id`; `state`: the close state read
+/// before the send began.
 fn record(
+    cap: usize,
     id: u64,
-    was_closed: bool,
+    state: u8,
     r: Result<(), SendError<u64>>,
     ok: &mut Vec<u64>,
     err: &mut Vec<u64>,
 ) {
     match r {
         Ok(()) => {
-            assert!(!was_closed, "send of {id} succeeded after close() returned");
+            assert!(
+                state == OPEN,
+                "cap {cap}: send of {id} succeeded after a close() had returned {}",
+                if state == CLOSED_OK {
+                    "Ok"
+                } else {
+                    "Err(Closed)"
+                }
+            );
             assert!(
                 err.is_empty(),
-                "send of {id} succeeded after an earlier send failed"
+                "cap {cap}: send of {id} succeeded after an earlier send failed"
             );
             ok.push(id);
         }
@@ -460,9 +475,9 @@ fn record(
 
 /// Counts one received value; true when the receiver must now wait for the
 /// close (pause mode, CLOSE_AFTER reached, not closed yet).
-fn must_pause(received: &AtomicU64, closed: &AtomicBool, pause: bool) -> bool {
+fn must_pause(received: &AtomicU64, closed: &AtomicU8, pause: bool) -> bool {
     let n = received.fetch_add(1, SeqCst) + 1;
-    pause && n >= CLOSE_AFTER && !closed.load(SeqCst)
+    pause && n >= CLOSE_AFTER && closed.load(SeqCst) == OPEN
 }
 
 /// Senders send until done; two closers close once CLOSE_AFTER values were
@@ -470,7 +485,7 @@ fn must_pause(received: &AtomicU64, closed: &AtomicBool, pause: bool) -> bool {
 /// senders are blocked when it happens and most sends must fail.
 async fn close_race(cap: usize, senders: [Kind; 4], receivers: [Kind; RECEIVERS], pause: bool) {
     let (tx, rx) = chan::chan::<u64>(cap);
-    let closed = Arc::new(AtomicBool::new(false));
+    let closed = Arc::new(AtomicU8::new(OPEN));
     let received = Arc::new(AtomicU64::new(0));
 
     let mut ss = Vec::new();
@@ -481,16 +496,17 @@ async fn close_race(cap: usize, senders: [Kind; 4], receivers: [Kind; RECEIVERS]
             Thread => Handle::Thread(thread::spawn(move || {
                 let (mut ok, mut err) = (Vec::new(), Vec::new());
                 for id in ids {
-                    let was_closed = closed.load(SeqCst);
-                    record(id, was_closed, tx.send(id), &mut ok, &mut err);
+                    let state = closed.load(SeqCst);
+                    record(cap, id, state, tx.send(id), &mut ok, &mut err);
                 }
                 (ok, err)
             })),
             Task => Handle::Task(tokio::spawn(async move {
                 let (mut ok, mut err) = (Vec::new(), Vec::new());
                 for id in ids {
-                    let was_closed = closed.load(SeqCst);
-                    record(id, was_closed, tx.send_async(id).await, &mut ok, &mut err);
+                    let state = closed.load(SeqCst);
+                    let r = tx.send_async(id).await;
+                    record(cap, id, state, r, &mut ok, &mut err);
                 }
                 (ok, err)
             })),
@@ -510,7 +526,8 @@ async fn close_race(cap: usize, senders: [Kind; 4], receivers: [Kind; RECEIVERS]
                 spin_until("receivers", || received.load(SeqCst) >= CLOSE_AFTER);
                 closers.wait();
                 let r = tx.close();
-                closed.store(true, SeqCst);
+                let state = if r.is_ok() { CLOSED_OK } else { CLOSED_ERR };
+                let _ = closed.compare_exchange(OPEN, state, SeqCst, SeqCst);
                 r
             })
         })
@@ -526,7 +543,7 @@ async fn close_race(cap: usize, senders: [Kind; 4], receivers: [Kind; RECEIVERS]
                 while let Some(v) = rx.recv() {
                     got.push(v);
                     if must_pause(&received, &closed, pause) {
-                        spin_until("close", || closed.load(SeqCst));
+                        spin_until("close", || closed.load(SeqCst) != OPEN);
                     }
                 }
                 got
@@ -537,7 +554,7 @@ async fn close_race(cap: usize, senders: [Kind; 4], receivers: [Kind; RECEIVERS]
                     got.push(v);
                     if must_pause(&received, &closed, pause) {
                         let start = Instant::now();
-                        while !closed.load(SeqCst) {
+                        while closed.load(SeqCst) == OPEN {
                             assert!(start.elapsed() < GUARD, "timed out waiting for close");
                             yield_now().await;
                         }

@@ -17,7 +17,8 @@ use std::sync::atomic::Ordering;
 use crate::loom::{AtomicPtr, AtomicUsize, UnsafeCell};
 
 /// Slots allocated together with the channel.
-pub(crate) const FIRST_CHUNK: usize = 1024;
+/// (Eight under miri, so its tests reach the lazily allocated chunks quickly.)
+pub(crate) const FIRST_CHUNK: usize = if cfg!(miri) { 8 } else { 1024 };
 
 /// One slot: a value and the stamp that says whose turn it is (see `array.rs`).
 pub(crate) struct Slot<T> {
