@@ -283,11 +283,11 @@ impl<T> Channel<T> {
             };
             match self.try_send(m) {
                 Ok(()) => {
-                    reg.finish();
+                    reg.finish(&self.senders);
                     return Poll::Ready(Ok(()));
                 }
                 Err(TrySendError::Closed(m)) => {
-                    reg.finish();
+                    reg.finish(&self.senders);
                     return Poll::Ready(Err(m));
                 }
                 Err(TrySendError::Full(m)) => *msg = Some(m),
@@ -307,11 +307,11 @@ impl<T> Channel<T> {
         loop {
             match self.try_recv() {
                 Ok(msg) => {
-                    reg.finish();
+                    reg.finish(&self.receivers);
                     return Poll::Ready(Some(msg));
                 }
                 Err(TryRecvError::Closed) => {
-                    reg.finish();
+                    reg.finish(&self.receivers);
                     return Poll::Ready(None);
                 }
                 Err(TryRecvError::Empty) => {}
@@ -324,12 +324,12 @@ impl<T> Channel<T> {
 
     /// Called when an async send is dropped unfinished.
     pub(crate) fn cancel_send(&self, reg: &mut Registration) {
-        reg.cancel(&self.senders);
+        reg.finish(&self.senders);
     }
 
     /// Called when an async receive is dropped unfinished.
     pub(crate) fn cancel_recv(&self, reg: &mut Registration) {
-        reg.cancel(&self.receivers);
+        reg.finish(&self.receivers);
     }
 
     /// Sets the mark bit. Returns true if this call closed the channel.
@@ -410,14 +410,12 @@ impl Registration {
         true
     }
 
-    /// The operation completed: any notification it received is used up.
-    fn finish(&mut self) {
-        self.registered = false;
-    }
-
-    /// The future is dropped unfinished. If it was notified, pass the notification
-    /// on, so the value or room it stood for reaches another waiter.
-    fn cancel(&mut self, queue: &WaitQueue) {
+    /// The operation completed, or its future is dropped unfinished: withdraw the
+    /// registration. A future can complete on its fast path while still registered
+    /// (it was polled for another reason), and a notification may have reached it
+    /// meanwhile; that notification is then passed on, so the value or room it
+    /// stood for reaches another waiter instead of being swallowed.
+    fn finish(&mut self, queue: &WaitQueue) {
         if !self.registered {
             return;
         }

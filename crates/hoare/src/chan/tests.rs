@@ -222,3 +222,35 @@ fn mpmc_threads_deliver_each_value_once() {
         );
     }
 }
+
+/// A waker that counts its wake-ups.
+struct CountingWaker(AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn async_recv_completing_while_registered_leaves_no_stale_registration() {
+    let (tx, rx) = chan::<u32>(4);
+    let mut second = rx.recv_async();
+    let mut first = rx.recv_async();
+    assert!(poll_once(&mut second).is_pending());
+    assert!(poll_once(&mut first).is_pending());
+    tx.try_send(1).unwrap(); // notifies `second`, the oldest registration
+    // `first` is polled anyway and takes the value on its fast path.
+    assert_eq!(poll_once(&mut first), Poll::Ready(Some(1)));
+    drop(first);
+    assert_eq!(poll_once(&mut second), Poll::Pending);
+    drop(second);
+    // A new receiver must be the one woken by the next value, not a stale entry.
+    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let waker = Waker::from(counter.clone());
+    let mut third = rx.recv_async();
+    assert!(Pin::new(&mut third).poll(&mut Context::from_waker(&waker)).is_pending());
+    tx.try_send(2).unwrap();
+    assert_eq!(counter.0.load(Ordering::SeqCst), 1, "the waiting receiver was not woken");
+    assert_eq!(poll_once(&mut third), Poll::Ready(Some(2)));
+}
