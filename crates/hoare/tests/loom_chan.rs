@@ -107,3 +107,22 @@ fn rendezvous_receiver_drop_fails_blocked_send() {
         assert_eq!(sender.join().unwrap(), Err(SendError(9)));
     });
 }
+
+/// Two closers race: whichever call returns, `Ok` or `Err(Closed)`, the channel is
+/// closed by then, so a send after it fails.
+#[test]
+fn racing_closes_both_leave_the_channel_closed() {
+    loom::model(|| {
+        let (tx, _rx) = chan::<u32>(1);
+        let other = tx.clone();
+        let closer = thread::spawn(move || {
+            let r = other.close();
+            assert!(other.try_send(1).unwrap_err().is_closed());
+            r
+        });
+        let mine = tx.close();
+        assert!(tx.try_send(2).unwrap_err().is_closed());
+        let theirs = closer.join().unwrap();
+        assert!(mine.is_ok() != theirs.is_ok(), "exactly one close succeeds");
+    });
+}

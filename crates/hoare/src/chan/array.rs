@@ -19,7 +19,6 @@
 //!   wake-up cannot be lost (SeqCst RMW on `head`/`tail` against SeqCst `is_empty`).
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -28,7 +27,7 @@ use crossbeam_utils::CachePadded;
 use super::buffer::Buffer;
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::queue::WaitQueue;
-use super::waiter::{with_thread_waiter, Operation, Waiter, WAITING};
+use super::waiter::{AsyncWait, Operation, Waiter, WAITING};
 use crate::loom::{fence, AtomicUsize, Backoff};
 
 /// The largest capacity kept exactly; larger requests are clamped to it, which no
@@ -42,7 +41,10 @@ pub(crate) struct Channel<T> {
     /// and by `disconnect`.
     tail: CachePadded<AtomicUsize>,
     buffer: Buffer<T>,
+    /// Slots in the ring (the requested capacity, clamped to `MAX_CAP`).
     cap: usize,
+    /// The capacity asked for, which `capacity()` reports as Go's `cap(ch)` does.
+    requested: usize,
     one_lap: usize,
     mark_bit: usize,
     /// Senders waiting for room.
@@ -51,23 +53,16 @@ pub(crate) struct Channel<T> {
     receivers: WaitQueue,
 }
 
-/// The registration state an async send or receive keeps between polls.
-#[derive(Debug, Default)]
-pub(crate) struct Registration {
-    waiter: Option<Arc<Waiter>>,
-    /// An entry of `waiter` is (or was, until a notifier removed it) in a queue.
-    registered: bool,
-}
-
 impl<T> Channel<T> {
-    pub(crate) fn new(cap: usize) -> Self {
-        let cap = cap.clamp(1, MAX_CAP);
+    pub(crate) fn new(requested: usize) -> Self {
+        let cap = requested.clamp(1, MAX_CAP);
         let mark_bit = (cap + 1).next_power_of_two();
         Self {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
             buffer: Buffer::new(cap),
             cap,
+            requested,
             one_lap: mark_bit * 2,
             mark_bit,
             senders: WaitQueue::new(),
@@ -87,6 +82,7 @@ impl<T> Channel<T> {
     }
 
     /// Claims a slot and writes `msg` into it, without blocking.
+    #[inline]
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         let mut backoff = Backoff::new();
         // ORDERING: Relaxed; the slot's stamp (Acquire) is what licenses a write.
@@ -141,6 +137,7 @@ impl<T> Channel<T> {
     }
 
     /// Takes the oldest value, without blocking.
+    #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
@@ -228,15 +225,15 @@ impl<T> Channel<T> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(SendTimeoutError::Timeout(msg));
             }
-            with_thread_waiter(|w| {
-                self.senders.register(w, Operation::SINGLE);
-                if self.can_send() {
-                    let _ = w.try_select(super::waiter::ABORTED);
-                }
-                if w.wait_until(deadline) < Operation::SINGLE.id() {
-                    self.senders.unregister(w, Operation::SINGLE);
-                }
-            });
+            let waiter = Waiter::for_thread();
+            self.senders.register(&waiter, Operation::SINGLE);
+            if self.can_send() {
+                waiter.try_abort();
+            }
+            if waiter.wait_until(deadline) < Operation::SINGLE.id() {
+                // Aborted or disconnected: make sure no entry outlives the waiter.
+                self.senders.unregister(&waiter, Operation::SINGLE);
+            }
         }
     }
 
@@ -258,15 +255,15 @@ impl<T> Channel<T> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(RecvTimeoutError::Timeout);
             }
-            with_thread_waiter(|w| {
-                self.receivers.register(w, Operation::SINGLE);
-                if self.can_recv() {
-                    let _ = w.try_select(super::waiter::ABORTED);
-                }
-                if w.wait_until(deadline) < Operation::SINGLE.id() {
-                    self.receivers.unregister(w, Operation::SINGLE);
-                }
-            });
+            let waiter = Waiter::for_thread();
+            self.receivers.register(&waiter, Operation::SINGLE);
+            if self.can_recv() {
+                waiter.try_abort();
+            }
+            if waiter.wait_until(deadline) < Operation::SINGLE.id() {
+                // Aborted or disconnected: make sure no entry outlives the waiter.
+                self.receivers.unregister(&waiter, Operation::SINGLE);
+            }
         }
     }
 
@@ -275,7 +272,7 @@ impl<T> Channel<T> {
         &self,
         cx: &mut Context<'_>,
         msg: &mut Option<T>,
-        reg: &mut Registration,
+        w: &mut AsyncWait<T>,
     ) -> Poll<Result<(), T>> {
         loop {
             let Some(m) = msg.take() else {
@@ -283,53 +280,52 @@ impl<T> Channel<T> {
             };
             match self.try_send(m) {
                 Ok(()) => {
-                    reg.finish(&self.senders);
+                    finish(w, &self.senders);
                     return Poll::Ready(Ok(()));
                 }
                 Err(TrySendError::Closed(m)) => {
-                    reg.finish(&self.senders);
+                    finish(w, &self.senders);
                     return Poll::Ready(Err(m));
                 }
                 Err(TrySendError::Full(m)) => *msg = Some(m),
             }
-            if reg.park(cx, &self.senders, || self.can_send()) {
+            // SAFETY: the registration lives in a pinned future, which calls
+            // `cancel_send` before it is dropped.
+            if unsafe { park(w, cx, &self.senders, || self.can_send()) } {
                 return Poll::Pending;
             }
         }
     }
 
     /// One poll of an async receive.
-    pub(crate) fn poll_recv(
-        &self,
-        cx: &mut Context<'_>,
-        reg: &mut Registration,
-    ) -> Poll<Option<T>> {
+    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, w: &mut AsyncWait<T>) -> Poll<Option<T>> {
         loop {
             match self.try_recv() {
                 Ok(msg) => {
-                    reg.finish(&self.receivers);
+                    finish(w, &self.receivers);
                     return Poll::Ready(Some(msg));
                 }
                 Err(TryRecvError::Closed) => {
-                    reg.finish(&self.receivers);
+                    finish(w, &self.receivers);
                     return Poll::Ready(None);
                 }
                 Err(TryRecvError::Empty) => {}
             }
-            if reg.park(cx, &self.receivers, || self.can_recv()) {
+            // SAFETY: as in `poll_send`.
+            if unsafe { park(w, cx, &self.receivers, || self.can_recv()) } {
                 return Poll::Pending;
             }
         }
     }
 
     /// Called when an async send is dropped unfinished.
-    pub(crate) fn cancel_send(&self, reg: &mut Registration) {
-        reg.finish(&self.senders);
+    pub(crate) fn cancel_send(&self, w: &mut AsyncWait<T>) {
+        finish(w, &self.senders);
     }
 
     /// Called when an async receive is dropped unfinished.
-    pub(crate) fn cancel_recv(&self, reg: &mut Registration) {
-        reg.finish(&self.receivers);
+    pub(crate) fn cancel_recv(&self, w: &mut AsyncWait<T>) {
+        finish(w, &self.receivers);
     }
 
     /// Sets the mark bit. Returns true if this call closed the channel.
@@ -355,7 +351,7 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn capacity(&self) -> usize {
-        self.cap
+        self.requested
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -380,52 +376,68 @@ impl<T> Channel<T> {
     }
 }
 
-impl Registration {
-    /// Registers (or refreshes) this task's interest in `queue`, then re-checks
-    /// `ready`. Returns true when the task should return `Pending`, false when it
-    /// should retry its operation now.
-    fn park(&mut self, cx: &mut Context<'_>, queue: &WaitQueue, ready: impl Fn() -> bool) -> bool {
-        let waiter = self.waiter.get_or_insert_with(Waiter::for_task);
-        waiter.set_waker(cx.waker());
-        if self.registered {
-            if waiter.state() == WAITING {
-                // Still queued and not yet notified; the fresh waker is in place.
-                return true;
-            }
+/// Registers (or keeps) a task's interest in `queue`, then re-checks `ready`.
+/// Returns true when the task should return `Pending`, false when it should retry
+/// its operation now.
+///
+/// # Safety
+/// `w` stays in place until [`finish`] has run on it.
+unsafe fn park<T>(
+    w: &mut AsyncWait<T>,
+    cx: &mut Context<'_>,
+    queue: &WaitQueue,
+    ready: impl Fn() -> bool,
+) -> bool {
+    if w.registered {
+        let state = w.waiter.state();
+        if state != WAITING {
             // Notified (the notifier removed our entry): retry.
-            self.registered = false;
+            w.waiter.settled(state);
+            w.registered = false;
             return false;
         }
-        waiter.reset();
-        queue.register(waiter, Operation::SINGLE);
-        self.registered = true;
-        if ready() {
-            // Something changed while we registered: take our entry back and retry.
-            if waiter.try_select(super::waiter::ABORTED).is_ok() {
-                queue.unregister(waiter, Operation::SINGLE);
-            }
-            self.registered = false;
-            return false;
+        if w.same_waker(cx.waker()) {
+            return true;
         }
-        true
+        // The task's waker changed: withdraw and register afresh below.
+        w.registered = false;
+        if !w.waiter.try_abort() {
+            w.waiter.wait_done();
+            return false; // notified meanwhile: retry
+        }
+        queue.unregister(&w.waiter, Operation::SINGLE);
     }
+    // SAFETY: no entry of ours is queued and no selector is at the waiter.
+    unsafe { w.arm(cx.waker()) };
+    queue.register(&w.waiter, Operation::SINGLE);
+    w.registered = true;
+    if ready() {
+        // Something changed while we registered: take our entry back and retry.
+        if w.waiter.try_abort() {
+            queue.unregister(&w.waiter, Operation::SINGLE);
+        } else {
+            w.waiter.wait_done();
+        }
+        w.registered = false;
+        return false;
+    }
+    true
+}
 
-    /// The operation completed, or its future is dropped unfinished: withdraw the
-    /// registration. A future can complete on its fast path while still registered
-    /// (it was polled for another reason), and a notification may have reached it
-    /// meanwhile; that notification is then passed on, so the value or room it
-    /// stood for reaches another waiter instead of being swallowed.
-    fn finish(&mut self, queue: &WaitQueue) {
-        if !self.registered {
-            return;
-        }
-        self.registered = false;
-        let Some(waiter) = &self.waiter else { return };
-        if waiter.try_select(super::waiter::ABORTED).is_ok() {
-            queue.unregister(waiter, Operation::SINGLE);
-        } else if waiter.state() >= Operation::SINGLE.id() {
-            queue.notify_one();
-        }
+/// The operation completed, or its future is dropped unfinished: withdraw the
+/// registration. A future can complete on its fast path while still registered (it
+/// was polled for another reason), and a notification may have reached it
+/// meanwhile; that notification is then passed on, so the value or room it stood
+/// for reaches another waiter instead of being swallowed.
+fn finish<T>(w: &mut AsyncWait<T>, queue: &WaitQueue) {
+    if !w.registered {
+        return;
+    }
+    w.registered = false;
+    if w.waiter.try_abort() {
+        queue.unregister(&w.waiter, Operation::SINGLE);
+    } else if w.waiter.settled(w.waiter.state()) >= Operation::SINGLE.id() {
+        queue.notify_one();
     }
 }
 

@@ -72,10 +72,11 @@ impl<T> Buffer<T> {
     }
 
     /// The slot at `index < cap`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, index: usize) -> &Slot<T> {
         if index < self.first.len() {
-            return &self.first[index];
+            // SAFETY: just checked.
+            return unsafe { self.first.get_unchecked(index) };
         }
         self.get_in_chunk(index)
     }

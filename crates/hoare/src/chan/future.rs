@@ -7,24 +7,10 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::error::SendError;
+use super::error::{SendError, TryRecvError, TrySendError};
 use super::receiver::RecvInner;
-use super::{array, zero, FlavorRef, Receiver, Sender};
-
-/// What an async operation keeps between polls, whichever the flavor.
-struct AsyncState<T> {
-    reg: array::Registration,
-    op: zero::AsyncOp<T>,
-}
-
-impl<T> Default for AsyncState<T> {
-    fn default() -> Self {
-        Self {
-            reg: array::Registration::default(),
-            op: zero::AsyncOp::default(),
-        }
-    }
-}
+use super::waiter::AsyncWait;
+use super::{FlavorRef, Handle, Receiver, Sender};
 
 /// The future of [`Sender::send_async`]; resolves to `Ok(())` once the value is sent,
 /// or `Err(SendError(value))` if the channel is closed.
@@ -43,7 +29,8 @@ pub struct SendFuture<'a, T> {
     sender: &'a Sender<T>,
     /// The value, until it is handed to the channel.
     msg: Option<T>,
-    state: AsyncState<T>,
+    /// Made on first need: most sends complete at once and never register.
+    state: Option<AsyncWait<T>>,
     done: bool,
 }
 
@@ -52,27 +39,54 @@ impl<'a, T> SendFuture<'a, T> {
         Self {
             sender,
             msg: Some(msg),
-            state: AsyncState::default(),
+            state: None,
             done: false,
         }
     }
 }
 
-// The future never hands out a pinned reference to `T` and its own fields are
-// address-independent (the zero flavor's packet is boxed), so moving it is fine.
-impl<T> Unpin for SendFuture<'_, T> {}
-
 impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
+        // SAFETY: nothing is moved out of `this`; `state` is only used in place, and
+        // `Drop` withdraws its registration before it goes away.
+        let this = unsafe { self.get_unchecked_mut() };
         let Some(shared) = &this.sender.shared else {
             return Poll::Pending; // a nil channel never sends
         };
+        if this.done {
+            return Poll::Ready(Ok(()));
+        }
         let r = match shared.flavor() {
-            FlavorRef::Array(c) => c.poll_send(cx, &mut this.msg, &mut this.state.reg),
-            FlavorRef::Zero(c) => c.poll_send(cx, &mut this.msg, &mut this.state.op),
+            FlavorRef::Array(c) => {
+                if this.state.is_none() {
+                    // First poll: try once before setting up to wait.
+                    if let Some(msg) = this.msg.take() {
+                        match c.try_send(msg) {
+                            Ok(()) => {
+                                this.done = true;
+                                return Poll::Ready(Ok(()));
+                            }
+                            Err(TrySendError::Closed(msg)) => {
+                                this.done = true;
+                                return Poll::Ready(Err(SendError(msg)));
+                            }
+                            Err(TrySendError::Full(msg)) => this.msg = Some(msg),
+                        }
+                    }
+                }
+                let w = this.state.get_or_insert_with(AsyncWait::default);
+                c.poll_send(cx, &mut this.msg, w)
+            }
+            // SAFETY: `this.state` is pinned (see above).
+            FlavorRef::Zero(c) => unsafe {
+                c.poll_send(
+                    cx,
+                    &mut this.msg,
+                    this.state.get_or_insert_with(AsyncWait::default),
+                )
+            },
         };
         match r {
             Poll::Pending => Poll::Pending,
@@ -89,10 +103,10 @@ impl<T> Drop for SendFuture<'_, T> {
         if self.done {
             return;
         }
-        if let Some(shared) = &self.sender.shared {
+        if let (Some(shared), Some(state)) = (&self.sender.shared, &mut self.state) {
             match shared.flavor() {
-                FlavorRef::Array(c) => c.cancel_send(&mut self.state.reg),
-                FlavorRef::Zero(c) => c.cancel_send(&mut self.state.op),
+                FlavorRef::Array(c) => c.cancel_send(state),
+                FlavorRef::Zero(c) => c.cancel_send(state),
             }
         }
     }
@@ -107,26 +121,31 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
 }
 
 /// Polls one receive on `rx` with `state`.
-fn poll_recv<T>(
+///
+/// # Safety
+/// `state` is pinned, and [`cancel_recv`] runs before it moves if the poll was
+/// pending.
+unsafe fn poll_recv<T>(
     rx: &Receiver<T>,
     cx: &mut Context<'_>,
-    state: &mut AsyncState<T>,
+    state: &mut AsyncWait<T>,
 ) -> Poll<Option<T>> {
     match &rx.inner {
         RecvInner::Never => Poll::Pending,
         RecvInner::Chan(shared) => match shared.flavor() {
-            FlavorRef::Array(c) => c.poll_recv(cx, &mut state.reg),
-            FlavorRef::Zero(c) => c.poll_recv(cx, &mut state.op),
+            FlavorRef::Array(c) => c.poll_recv(cx, state),
+            // SAFETY: the caller's contract.
+            FlavorRef::Zero(c) => unsafe { c.poll_recv(cx, state) },
         },
     }
 }
 
 /// Withdraws an unfinished receive.
-fn cancel_recv<T>(rx: &Receiver<T>, state: &mut AsyncState<T>) {
+fn cancel_recv<T>(rx: &Receiver<T>, state: &mut AsyncWait<T>) {
     if let RecvInner::Chan(shared) = &rx.inner {
         match shared.flavor() {
-            FlavorRef::Array(c) => c.cancel_recv(&mut state.reg),
-            FlavorRef::Zero(c) => c.cancel_recv(&mut state.op),
+            FlavorRef::Array(c) => c.cancel_recv(state),
+            FlavorRef::Zero(c) => c.cancel_recv(state),
         }
     }
 }
@@ -146,7 +165,8 @@ fn cancel_recv<T>(rx: &Receiver<T>, state: &mut AsyncState<T>) {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct RecvFuture<'a, T> {
     receiver: &'a Receiver<T>,
-    state: AsyncState<T>,
+    /// Made on first need: most receives on a busy channel complete at once.
+    state: Option<AsyncWait<T>>,
     done: bool,
 }
 
@@ -154,21 +174,40 @@ impl<'a, T> RecvFuture<'a, T> {
     pub(crate) fn new(receiver: &'a Receiver<T>) -> Self {
         Self {
             receiver,
-            state: AsyncState::default(),
+            state: None,
             done: false,
         }
     }
 }
 
-// As for `SendFuture`: no pinned `T` is ever exposed.
-impl<T> Unpin for RecvFuture<'_, T> {}
-
 impl<T> Future for RecvFuture<'_, T> {
     type Output = Option<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = self.get_mut();
-        let r = poll_recv(this.receiver, cx, &mut this.state);
+        // SAFETY: as in `SendFuture::poll`.
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.done {
+            return Poll::Pending;
+        }
+        if this.state.is_none() {
+            // First poll on a buffered channel: try once before setting up to wait.
+            if let RecvInner::Chan(Handle::Array(shared)) = &this.receiver.inner {
+                match shared.chan.try_recv() {
+                    Ok(v) => {
+                        this.done = true;
+                        return Poll::Ready(Some(v));
+                    }
+                    Err(TryRecvError::Closed) => {
+                        this.done = true;
+                        return Poll::Ready(None);
+                    }
+                    Err(TryRecvError::Empty) => {}
+                }
+            }
+        }
+        let state = this.state.get_or_insert_with(AsyncWait::default);
+        // SAFETY: `this.state` is pinned; `Drop` cancels a pending receive.
+        let r = unsafe { poll_recv(this.receiver, cx, state) };
         if r.is_ready() {
             this.done = true;
         }
@@ -179,7 +218,9 @@ impl<T> Future for RecvFuture<'_, T> {
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
         if !self.done {
-            cancel_recv(self.receiver, &mut self.state);
+            if let Some(state) = &mut self.state {
+                cancel_recv(self.receiver, state);
+            }
         }
     }
 }
@@ -216,7 +257,8 @@ enum StreamSource<'a, T> {
 #[must_use = "streams do nothing unless polled"]
 pub struct RecvStream<'a, T> {
     source: StreamSource<'a, T>,
-    state: AsyncState<T>,
+    /// Boxed so the stream can be `Unpin` while queues hold addresses inside it.
+    state: Box<AsyncWait<T>>,
     /// A receive is in progress (registered and not yet completed).
     pending: bool,
 }
@@ -229,15 +271,8 @@ impl<'a, T> RecvStream<'a, T> {
     fn with(source: StreamSource<'a, T>) -> Self {
         Self {
             source,
-            state: AsyncState::default(),
+            state: Box::default(),
             pending: false,
-        }
-    }
-
-    fn receiver(&self) -> &Receiver<T> {
-        match &self.source {
-            StreamSource::Borrowed(rx) => rx,
-            StreamSource::Owned(rx) => rx,
         }
     }
 }
@@ -248,7 +283,7 @@ impl<T> RecvStream<'static, T> {
     }
 }
 
-// As for `SendFuture`: no pinned `T` is ever exposed.
+// The state is boxed (its address never changes) and no pinned `T` is exposed.
 impl<T> Unpin for RecvStream<'_, T> {}
 
 impl<T> Stream for RecvStream<'_, T> {
@@ -260,7 +295,8 @@ impl<T> Stream for RecvStream<'_, T> {
             StreamSource::Borrowed(rx) => *rx,
             StreamSource::Owned(rx) => rx,
         };
-        let r = poll_recv(rx, cx, &mut this.state);
+        // SAFETY: the boxed state never moves; `Drop` cancels a pending receive.
+        let r = unsafe { poll_recv(rx, cx, &mut this.state) };
         this.pending = r.is_pending();
         r
     }
@@ -269,10 +305,11 @@ impl<T> Stream for RecvStream<'_, T> {
 impl<T> Drop for RecvStream<'_, T> {
     fn drop(&mut self) {
         if self.pending {
-            let mut state = std::mem::take(&mut self.state);
-            cancel_recv(self.receiver(), &mut state);
-            // Put it back so its packet outlives the cancel (it is dropped with self).
-            self.state = state;
+            let rx = match &self.source {
+                StreamSource::Borrowed(rx) => *rx,
+                StreamSource::Owned(rx) => rx,
+            };
+            cancel_recv(rx, &mut self.state);
         }
     }
 }

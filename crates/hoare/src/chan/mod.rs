@@ -87,7 +87,8 @@
 //! An unbuffered channel is one heap allocation. A buffered channel of capacity `n`
 //! allocates its first `min(n, 1024)` slots up front and the rest in doubling chunks
 //! as they are first used, so `chan(usize::MAX)` is valid and costs what it holds.
-//! Capacities above 2⁶⁰ are kept as 2⁶⁰, which nothing can fill.
+//! Capacities above 2⁶⁰ behave as 2⁶⁰, which nothing can fill; `capacity()` still
+//! reports the number asked for.
 
 mod array;
 mod buffer;
@@ -244,11 +245,16 @@ impl<T> Handle<T> {
     fn close(&self) -> Result<(), CloseError> {
         // ORDERING: the flag only decides which call reports the error; the close
         // itself is ordered by the flavor's own SeqCst/locked operations.
-        if self.counts().2.swap(true, Ordering::AcqRel) {
-            return Err(CloseError::Closed);
-        }
+        let already = self.counts().2.swap(true, Ordering::AcqRel);
+        // Even when another call got there first, make sure the close has taken
+        // effect before returning: `Err(Closed)` promises a closed channel, and the
+        // first caller may still be on its way into `disconnect`.
         self.disconnect();
-        Ok(())
+        if already {
+            Err(CloseError::Closed)
+        } else {
+            Ok(())
+        }
     }
 
     fn add_sender(&self) {

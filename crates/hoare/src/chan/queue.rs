@@ -7,9 +7,8 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
-use super::waiter::{Entry, Operation, Waiter, DISCONNECTED};
+use super::waiter::{Entry, Operation, Unparker, Waiter};
 use crate::loom::{lock, AtomicBool, Mutex};
 
 pub(crate) struct WaitQueue {
@@ -35,18 +34,19 @@ impl WaitQueue {
         }
     }
 
-    /// Registers `oper` of `waiter`.
+    /// Registers `oper` of `waiter`. The caller must call [`WaitQueue::unregister`]
+    /// (or have been selected) before `waiter` is dropped or moved.
     ///
     /// # Memory ordering
-    /// The `is_empty` store is SeqCst. After registering, the caller must re-check
-    /// the channel with a SeqCst load (of head or tail); the party that changes the
-    /// channel does a SeqCst RMW on that index and then a SeqCst load of `is_empty`
-    /// in [`WaitQueue::notify_one`]. One of the two must see the other, so a wake-up
-    /// is never lost.
-    pub(crate) fn register(&self, waiter: &Arc<Waiter>, oper: Operation) {
+    /// The `is_empty` store is SeqCst. After registering, the caller re-checks the
+    /// channel with SeqCst loads of head and tail; the party that changes the channel
+    /// does a SeqCst RMW on head or tail and then a SeqCst load of `is_empty` in
+    /// [`WaitQueue::notify_one`]. One of the two must see the other, so a wake-up is
+    /// never lost.
+    pub(crate) fn register(&self, waiter: &Waiter, oper: Operation) {
         let mut entries = lock(&self.entries);
         entries.push_back(Entry {
-            waiter: waiter.clone(),
+            waiter,
             oper,
             packet: std::ptr::null_mut(),
         });
@@ -54,17 +54,12 @@ impl WaitQueue {
     }
 
     /// Removes the registration of `oper` of `waiter`, if it is still queued.
-    /// Returns whether it was.
-    pub(crate) fn unregister(&self, waiter: &Arc<Waiter>, oper: Operation) -> bool {
+    pub(crate) fn unregister(&self, waiter: &Waiter, oper: Operation) {
         let mut entries = lock(&self.entries);
-        let found = entries
-            .iter()
-            .position(|e| e.oper == oper && Arc::ptr_eq(&e.waiter, waiter));
-        if let Some(i) = found {
+        if let Some(i) = entries.iter().position(|e| e.is(waiter, oper)) {
             entries.remove(i);
             self.is_empty.store(entries.is_empty(), Ordering::SeqCst);
         }
-        found.is_some()
     }
 
     /// Wakes one waiter, if any is registered. Called after every change that may
@@ -81,31 +76,36 @@ impl WaitQueue {
         let mut entries = lock(&self.entries);
         let mut chosen = None;
         while let Some(entry) = entries.pop_front() {
-            if entry.waiter.try_select(entry.oper.id()).is_ok() {
-                chosen = Some(entry.waiter);
+            // SAFETY: we hold the queue's lock, took the entry out of it, and release
+            // the selection before unlocking.
+            if let Some(selected) = unsafe { entry.try_select() } {
+                chosen = Some(selected.release());
                 break;
             }
-            // Already selected through another of its registrations (select!);
-            // the stale entry is simply dropped.
+            // Its owner is giving up (and will find the entry gone), or it was
+            // selected through another registration: drop the stale entry.
         }
         self.is_empty.store(entries.is_empty(), Ordering::SeqCst);
         drop(entries);
-        if let Some(waiter) = chosen {
-            waiter.wake();
+        if let Some(unparker) = chosen {
+            unparker.unpark();
         }
     }
 
     /// Wakes every waiter with `DISCONNECTED`: the channel was closed.
     pub(crate) fn disconnect_all(&self) {
-        let taken = {
+        let unparkers: Vec<Unparker> = {
             let mut entries = lock(&self.entries);
             self.is_empty.store(true, Ordering::SeqCst);
-            std::mem::take(&mut *entries)
+            entries
+                .drain(..)
+                // SAFETY: we hold the queue's lock, take each entry out of it, and
+                // release each selection before unlocking.
+                .filter_map(|e| unsafe { e.try_disconnect() }.map(|s| s.release()))
+                .collect()
         };
-        for entry in taken {
-            if entry.waiter.try_select(DISCONNECTED).is_ok() {
-                entry.waiter.wake();
-            }
+        for unparker in unparkers {
+            unparker.unpark();
         }
     }
 }

@@ -1,32 +1,49 @@
 //! Waiters: how a blocked operation parks, and how another party picks it and wakes it.
 //!
 //! A [`Waiter`] stands for one blocked party: a thread (woken by `unpark`) or a task
-//! (woken through its `Waker`). It is registered, as an [`Entry`], in the wait queue
-//! of each channel it waits on. Whoever completes the wait *selects* the waiter by
-//! moving its state out of [`WAITING`] with one compare-and-swap; that CAS is the
-//! single point that decides who wins, which is what lets one waiter wait on several
-//! channels at once (`select!`) without ever taking effect twice.
+//! (woken through its `Waker`). It lives where the blocked operation lives: on the
+//! blocked thread's stack, or inside the (pinned) future. It is registered, as an
+//! [`Entry`] pointing to it, in the wait queue of each channel it waits on. Whoever
+//! completes the wait *selects* the waiter by moving its state out of [`WAITING`]
+//! with one compare-and-swap; that CAS is the single point that decides who wins,
+//! which is what lets one waiter wait on several channels at once (`select!`)
+//! without ever taking effect twice.
 //!
 //! # States
 //!
 //! | value | name | meaning |
 //! |---|---|---|
 //! | 0 | `WAITING` | registered, nothing has happened yet |
-//! | 1 | `ABORTED` | the waiter gave up (timeout, or it found its own way forward) |
+//! | 1 | `ABORTED` | the owner gave up (timeout, drop, or it found its own way forward) |
 //! | 2 | `DISCONNECTED` | the channel was closed under it |
 //! | n ≥ 3 | operation `n` | a peer completed operation `n` (see [`Operation`]) |
 //!
-//! Only the `WAITING -> *` transition is contended; the waiter resets its own state
-//! to `WAITING` before it registers again.
+//! Only the `WAITING -> *` transition is contended; the owner resets its state to
+//! `WAITING` before it registers again.
+//!
+//! # Lifetime protocol (why the raw pointers in [`Entry`] are sound)
+//!
+//! 1. A waiter outlives every queue entry that points to it: before a waiter is
+//!    dropped, its owner removes each of its entries, holding that queue's lock,
+//!    except an entry that a selector already removed.
+//! 2. A selector touches a waiter only while holding the lock of a queue that holds
+//!    one of its entries. Only the selector whose CAS wins goes on: it takes the
+//!    waiter's [`Unparker`], fills the waiter's packet if the operation moves a
+//!    value, and then sets `done` ([`Selected::release`]); after that store it
+//!    touches the waiter no more.
+//! 3. The owner, having seen its state moved by another party, waits for `done`
+//!    before it touches its unparker or packet, or leaves. While the state is
+//!    `WAITING` the owner touches them only when no entry of the waiter is queued,
+//!    so no selector can be at the CAS.
 
-use std::sync::Arc;
+use std::marker::PhantomPinned;
+use std::sync::atomic::Ordering;
+use std::task::Waker;
 use std::time::Instant;
 
-use atomic_waker::AtomicWaker;
-
-use std::sync::atomic::Ordering;
-
-use crate::loom::{current, park, park_timeout, yield_now, AtomicUsize, Thread};
+use crate::loom::{
+    current, park, park_timeout, yield_now, AtomicBool, AtomicUsize, Backoff, Thread, UnsafeCell,
+};
 
 pub(crate) const WAITING: usize = 0;
 pub(crate) const ABORTED: usize = 1;
@@ -52,17 +69,35 @@ impl Operation {
     }
 }
 
-/// How a selected waiter is woken.
-enum Wake {
+/// How to wake a waiter's owner; taken out of the waiter by its selector.
+pub(crate) enum Unparker {
     Thread(Thread),
-    Task(AtomicWaker),
+    Task(Waker),
+    /// Nothing to wake: a task waiter not yet given a waker, or already taken.
+    Nobody,
 }
 
-/// A blocked party. See the module docs for the state machine.
+impl Unparker {
+    pub(crate) fn unpark(self) {
+        match self {
+            Unparker::Thread(t) => t.unpark(),
+            Unparker::Task(w) => w.wake(),
+            Unparker::Nobody => {}
+        }
+    }
+}
+
+/// A blocked party. See the module docs for the state machine and the protocol.
 pub(crate) struct Waiter {
     /// `WAITING`, `ABORTED`, `DISCONNECTED` or an operation id.
     state: AtomicUsize,
-    wake: Wake,
+    /// Set (Release) by the winning selector when it is finished with the waiter.
+    done: AtomicBool,
+    /// How to wake the owner: set by the owner before registering, taken by the
+    /// winning selector (rules 2 and 3).
+    unparker: UnsafeCell<Unparker>,
+    /// Queues hold its address.
+    _pinned: PhantomPinned,
 }
 
 impl std::fmt::Debug for Waiter {
@@ -76,7 +111,8 @@ impl std::fmt::Debug for Waiter {
 /// How many times a thread spins, then yields, before it parks. Waking a parked
 /// thread costs tens of microseconds on a virtual machine, while the party that will
 /// complete a rendezvous usually answers within a microsecond; so a blocked thread
-/// first yields for roughly the price of one park/unpark (2-competitive), then parks.
+/// first spins and yields for about the price of one park/unpark (2-competitive),
+/// then parks.
 #[cfg(not(loom))]
 const SPINS: u32 = 64;
 #[cfg(not(loom))]
@@ -88,68 +124,107 @@ const YIELDS: u32 = 0;
 
 impl Waiter {
     /// A waiter for the calling thread.
-    pub(crate) fn for_thread() -> Arc<Waiter> {
-        Arc::new(Waiter {
-            state: AtomicUsize::new(WAITING),
-            wake: Wake::Thread(current()),
-        })
+    pub(crate) fn for_thread() -> Waiter {
+        Self::with(Unparker::Thread(current()))
     }
 
     /// A waiter for an async task; its waker is set with [`Waiter::set_waker`].
-    pub(crate) fn for_task() -> Arc<Waiter> {
-        Arc::new(Waiter {
-            state: AtomicUsize::new(WAITING),
-            wake: Wake::Task(AtomicWaker::new()),
-        })
+    pub(crate) fn for_task() -> Waiter {
+        Self::with(Unparker::Nobody)
     }
 
-    /// Records the waker to call when this task waiter is selected.
-    pub(crate) fn set_waker(&self, waker: &std::task::Waker) {
-        if let Wake::Task(w) = &self.wake {
-            w.register(waker);
+    fn with(unparker: Unparker) -> Waiter {
+        Waiter {
+            state: AtomicUsize::new(WAITING),
+            done: AtomicBool::new(false),
+            unparker: UnsafeCell::new(unparker),
+            _pinned: PhantomPinned,
         }
     }
 
-    /// Makes the waiter ready to be registered again. Only its owner calls this,
-    /// and only while no queue holds an entry for it.
+    /// Stores the waker to wake.
+    ///
+    /// # Safety
+    /// Owner only, while no queue holds an entry of this waiter and no selector is
+    /// at it (rule 3).
+    pub(crate) unsafe fn set_waker(&self, waker: &Waker) {
+        // SAFETY: the caller guarantees nobody else touches the unparker now.
+        self.unparker.with_mut(|p| unsafe {
+            match &mut *p {
+                Unparker::Task(w) => w.clone_from(waker),
+                other => *other = Unparker::Task(waker.clone()),
+            }
+        });
+    }
+
+    /// Makes the waiter ready to be registered again. Owner only, and only while no
+    /// queue holds an entry of it and no selector is at it.
     pub(crate) fn reset(&self) {
-        // ORDERING: no entry refers to this waiter now, so no other thread reads
-        // the state until the owner publishes a new entry under a queue's lock.
+        // ORDERING: the owner publishes the next entry under a queue's lock, which
+        // orders these stores before any selector's accesses.
+        self.done.store(false, Ordering::Relaxed);
         self.state.store(WAITING, Ordering::Relaxed);
     }
 
     /// The current state.
     pub(crate) fn state(&self) -> usize {
-        // ORDERING: Acquire pairs with the AcqRel CAS in `try_select`, so what the
-        // selector wrote before selecting (a packet, a close) is visible.
+        // ORDERING: Acquire pairs with the AcqRel CAS in `try_select`.
         self.state.load(Ordering::Acquire)
     }
 
-    /// Tries to move the waiter from `WAITING` to `to`. Returns the state it
-    /// holds afterwards: `to` when this call won, the winner's value otherwise.
-    pub(crate) fn try_select(&self, to: usize) -> Result<(), usize> {
-        // ORDERING: AcqRel: the winner acquires the waiter's registration and
-        // releases what it did before selecting to the waiter's `state()` load.
+    /// The owner gives up waiting. Returns false if another party got there first;
+    /// the owner must then [`wait_done`](Waiter::wait_done) before it leaves.
+    pub(crate) fn try_abort(&self) -> bool {
+        // ORDERING: AcqRel, as in `try_select`.
         self.state
-            .compare_exchange(WAITING, to, Ordering::AcqRel, Ordering::Acquire)
-            .map(|_| ())
+            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
-    /// Wakes the waiter after it was selected.
-    pub(crate) fn wake(&self) {
-        match &self.wake {
-            Wake::Thread(t) => t.unpark(),
-            Wake::Task(w) => w.wake(),
+    /// Waits until the party that moved the owner's state is finished with the
+    /// waiter (rule 3). That party holds a lock and is a few instructions from the
+    /// end, so this is short; it backs off to yielding if that party is preempted.
+    pub(crate) fn wait_done(&self) {
+        let mut backoff = Backoff::new();
+        // ORDERING: Acquire pairs with the Release in `Selected::release`, making the
+        // selector's writes (a packet's value, the taken unparker) visible.
+        while !self.done.load(Ordering::Acquire) {
+            backoff.snooze();
         }
     }
 
+    /// Tries to move the waiter from `WAITING` to `to`. On success the caller holds
+    /// a [`Selected`] and must [`release`](Selected::release) it.
+    ///
+    /// # Safety
+    /// The caller holds the lock of a queue that holds an entry of this waiter
+    /// (rule 1 keeps it alive), and keeps holding it until it releases the waiter.
+    pub(crate) unsafe fn try_select(&self, to: usize) -> Option<Selected> {
+        // ORDERING: AcqRel: the winner acquires the owner's registration (its
+        // unparker, its packet) and releases what it did before to the owner.
+        self.state
+            .compare_exchange(WAITING, to, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| Selected { waiter: self })
+    }
+
+    /// Returns state `s` (not `WAITING`) once the owner may act on it: if another
+    /// party moved the state, after it is done with the waiter.
+    pub(crate) fn settled(&self, s: usize) -> usize {
+        if s != ABORTED {
+            self.wait_done();
+        }
+        s
+    }
+
     /// Blocks the calling thread (the waiter's owner) until it is selected or the
-    /// deadline passes; on timeout it aborts itself. Returns the final state.
+    /// deadline passes; on timeout it aborts itself. Returns the final state, once
+    /// settled.
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> usize {
         for i in 0..SPINS + YIELDS {
             let s = self.state();
             if s != WAITING {
-                return s;
+                return self.settled(s);
             }
             if i < SPINS {
                 std::hint::spin_loop();
@@ -160,16 +235,17 @@ impl Waiter {
         loop {
             let s = self.state();
             if s != WAITING {
-                return s;
+                return self.settled(s);
             }
             match deadline {
                 None => park(),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
-                        return match self.try_select(ABORTED) {
-                            Ok(()) => ABORTED,
-                            Err(s) => s,
+                        return if self.try_abort() {
+                            ABORTED
+                        } else {
+                            self.settled(self.state())
                         };
                     }
                     park_timeout(d - now);
@@ -179,40 +255,151 @@ impl Waiter {
     }
 }
 
+/// A waiter this thread has just selected while holding a queue lock. It must be
+/// released, still under the lock, and its owner unparked after unlocking.
+#[must_use = "a selected waiter must be released"]
+pub(crate) struct Selected {
+    waiter: *const Waiter,
+}
+
+impl Selected {
+    /// Takes the owner's unparker and tells the owner we are done (rule 2). The
+    /// caller must not touch the waiter afterwards, and should unpark after
+    /// releasing its lock.
+    pub(crate) fn release(self) -> Unparker {
+        // SAFETY: we won the CAS and still hold the queue lock (the `try_select`
+        // contract), so the waiter is alive and its unparker is ours until `done`.
+        unsafe {
+            let waiter = &*self.waiter;
+            let unparker = waiter
+                .unparker
+                .with_mut(|p| std::mem::replace(&mut *p, Unparker::Nobody));
+            // ORDERING: Release publishes our writes to the owner's `wait_done`.
+            waiter.done.store(true, Ordering::Release);
+            unparker
+        }
+    }
+}
+
 /// One registration in a wait queue.
 pub(crate) struct Entry {
-    pub(crate) waiter: Arc<Waiter>,
+    /// The registered waiter; alive while this entry is queued (protocol rule 1).
+    pub(crate) waiter: *const Waiter,
     pub(crate) oper: Operation,
-    /// The waiter's transfer slot for this operation (a `zero::Packet<T>`), or null
+    /// The waiter's transfer slot for this operation (a [`Packet<T>`]), or null
     /// when the registration is only a request to be notified.
     pub(crate) packet: *mut (),
 }
 
-// SAFETY: `packet` is only dereferenced by the party that won `try_select` on
-// `waiter`, while holding the lock of the queue the entry was in; the waiter keeps
-// the packet alive until it has observed the outcome. The pointer itself is plain data.
+// SAFETY: the pointers are only dereferenced under the protocol above, by threads
+// holding the queue's lock; the pointees (`Waiter`, `Packet<T>` with `T: Send`) may be
+// used from any thread.
 unsafe impl Send for Entry {}
 
-/// Runs `f` with a waiter for the current thread, reusing one cached per thread
-/// (allocating only when the cache is in use by an outer call).
-#[cfg(not(loom))]
-pub(crate) fn with_thread_waiter<R>(f: impl FnOnce(&Arc<Waiter>) -> R) -> R {
-    use std::cell::Cell;
-    thread_local! {
-        static CACHED: Cell<Option<Arc<Waiter>>> = const { Cell::new(None) };
+impl Entry {
+    pub(crate) fn is(&self, waiter: &Waiter, oper: Operation) -> bool {
+        std::ptr::eq(self.waiter, waiter) && self.oper == oper
     }
-    let waiter = CACHED
-        .try_with(|c| c.take())
-        .ok()
-        .flatten()
-        .unwrap_or_else(Waiter::for_thread);
-    waiter.reset();
-    let r = f(&waiter);
-    let _ = CACHED.try_with(|c| c.set(Some(waiter)));
-    r
+
+    /// Tries to select this entry's waiter for its operation.
+    ///
+    /// # Safety
+    /// The caller holds the lock of the queue this entry was in, took the entry out
+    /// of it within the same critical section, and releases the [`Selected`] before
+    /// unlocking.
+    pub(crate) unsafe fn try_select(&self) -> Option<Selected> {
+        // SAFETY: rule 1 keeps the waiter alive while we hold the lock of the queue
+        // the entry was in; the caller's contract is rule 2.
+        unsafe { (*self.waiter).try_select(self.oper.id()) }
+    }
+
+    /// Tries to select this entry's waiter with `DISCONNECTED`.
+    ///
+    /// # Safety
+    /// As [`Entry::try_select`].
+    pub(crate) unsafe fn try_disconnect(&self) -> Option<Selected> {
+        // SAFETY: as in `try_select`.
+        unsafe { (*self.waiter).try_select(DISCONNECTED) }
+    }
 }
 
-#[cfg(loom)]
-pub(crate) fn with_thread_waiter<R>(f: impl FnOnce(&Arc<Waiter>) -> R) -> R {
-    f(&Waiter::for_thread())
+/// A transfer slot for a value, beside a waiter of an unbuffered channel: a waiting
+/// sender's holds its value, a waiting receiver's is where a sender puts one. Only
+/// the owner (rule 3) or the winning selector (rule 2) touch it.
+pub(crate) struct Packet<T> {
+    msg: UnsafeCell<Option<T>>,
+}
+
+impl<T> Packet<T> {
+    pub(crate) fn new(msg: Option<T>) -> Self {
+        Self {
+            msg: UnsafeCell::new(msg),
+        }
+    }
+
+    /// Takes the value.
+    ///
+    /// # Safety
+    /// The caller has exclusive access under the protocol (owner or winning selector).
+    pub(crate) unsafe fn take(&self) -> Option<T> {
+        // SAFETY: exclusive access is the caller's contract.
+        self.msg.with_mut(|p| unsafe { (*p).take() })
+    }
+
+    /// Stores a value.
+    ///
+    /// # Safety
+    /// As for [`Packet::take`].
+    pub(crate) unsafe fn put(&self, msg: T) {
+        // SAFETY: exclusive access is the caller's contract.
+        self.msg.with_mut(|p| unsafe { *p = Some(msg) });
+    }
+}
+
+/// The state an async operation keeps between polls. It lives in place (inside the
+/// pinned future, or boxed in a stream): a queue may hold the addresses of its
+/// waiter and packet.
+pub(crate) struct AsyncWait<T> {
+    pub(crate) waiter: Waiter,
+    /// Used by the unbuffered flavor only.
+    pub(crate) packet: Packet<T>,
+    /// An entry of ours is in a queue (or was, until a selector took it out).
+    pub(crate) registered: bool,
+    /// Identity of the waker stored at registration (owner-only copy), to notice
+    /// when a later poll brings a different one.
+    waker_id: Option<(usize, usize)>,
+}
+
+/// A waker's identity: its data and vtable addresses (what `Waker::will_wake` compares).
+fn waker_id(waker: &Waker) -> (usize, usize) {
+    (waker.data() as usize, waker.vtable() as *const _ as usize)
+}
+
+impl<T> Default for AsyncWait<T> {
+    fn default() -> Self {
+        Self {
+            waiter: Waiter::for_task(),
+            packet: Packet::new(None),
+            registered: false,
+            waker_id: None,
+        }
+    }
+}
+
+impl<T> AsyncWait<T> {
+    /// Whether `waker` is the one stored at registration.
+    pub(crate) fn same_waker(&self, waker: &Waker) -> bool {
+        self.waker_id == Some(waker_id(waker))
+    }
+
+    /// Prepares the waiter for a new registration with `waker`.
+    ///
+    /// # Safety
+    /// No entry of the waiter is queued and no selector is at it.
+    pub(crate) unsafe fn arm(&mut self, waker: &Waker) {
+        self.waiter.reset();
+        // SAFETY: the caller's contract.
+        unsafe { self.waiter.set_waker(waker) };
+        self.waker_id = Some(waker_id(waker));
+    }
 }

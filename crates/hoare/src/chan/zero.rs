@@ -9,63 +9,23 @@
 //!   of the other side, and only waits if there is none.
 //! - Every waiting entry carries a [`Packet`]: a waiting sender's holds its value, a
 //!   waiting receiver's is where a sender puts one. Only the party that wins the
-//!   waiter's `try_select` touches a packet, and it does so with the lock held; it
-//!   then sets `ready`. The waiter owns the packet again once it has seen `ready`
-//!   (or, having lost the race, once it holds the lock).
+//!   waiter's `try_select` touches a packet, with the lock held, before it releases
+//!   the waiter; the owner takes the packet back once the waiter is settled (see
+//!   `waiter.rs`).
 //! - A task's future can be dropped after a sender put a value in its packet. The
 //!   value is then offered to the next waiting receiver or, if there is none, kept
 //!   in `stash` and handed to the next receiver that comes. So no value is lost, and
 //!   a sender is only told "sent" once a receiver took its value.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use super::waiter::{with_thread_waiter, Entry, Operation, Waiter, ABORTED, DISCONNECTED, WAITING};
-use crate::loom::{lock, AtomicBool, Backoff, Mutex, MutexGuard, UnsafeCell};
-
-/// A transfer slot for one waiting operation.
-pub(crate) struct Packet<T> {
-    /// The value. Accessed only by the owner, or by the selector with the lock held.
-    msg: UnsafeCell<Option<T>>,
-    /// Set (Release) by the selector once it has finished with `msg`.
-    ready: AtomicBool,
-}
-
-impl<T> Packet<T> {
-    fn new(msg: Option<T>) -> Self {
-        Self {
-            msg: UnsafeCell::new(msg),
-            ready: AtomicBool::new(false),
-        }
-    }
-
-    fn is_ready(&self) -> bool {
-        // ORDERING: Acquire pairs with the selector's Release store, making its
-        // write (or take) of `msg` visible.
-        self.ready.load(Ordering::Acquire)
-    }
-
-    /// Takes the value. Caller: the packet's owner after `ready` or after losing
-    /// nothing (no selector touched it), or a selector holding the lock.
-    ///
-    /// # Safety
-    /// The caller has exclusive access to `msg` per the invariants above.
-    unsafe fn take(&self) -> Option<T> {
-        // SAFETY: exclusive access is the caller's contract.
-        self.msg.with_mut(|p| unsafe { (*p).take() })
-    }
-
-    /// # Safety
-    /// As for [`Packet::take`].
-    unsafe fn put(&self, msg: T) {
-        // SAFETY: exclusive access is the caller's contract.
-        self.msg.with_mut(|p| unsafe { *p = Some(msg) });
-    }
-}
+use super::waiter::{
+    AsyncWait, Entry, Operation, Packet, Selected, Unparker, Waiter, ABORTED, DISCONNECTED, WAITING,
+};
+use crate::loom::{lock, Mutex, MutexGuard};
 
 struct Inner<T> {
     /// Waiting senders, oldest first; each packet holds the value to send.
@@ -82,92 +42,62 @@ pub(crate) struct Channel<T> {
     inner: Mutex<Inner<T>>,
 }
 
-/// The state an async send or receive keeps between polls.
-pub(crate) struct AsyncOp<T> {
-    waiter: Option<Arc<Waiter>>,
-    /// Boxed so its address survives moves of the future.
-    packet: Option<Box<Packet<T>>>,
-    /// An entry of ours is in a queue (or was, until a selector took it).
-    registered: bool,
-}
-
-impl<T> Default for AsyncOp<T> {
-    fn default() -> Self {
-        Self {
-            waiter: None,
-            packet: None,
-            registered: false,
-        }
-    }
-}
-
-/// Pops entries until one can be selected for `oper`; returns it.
-fn select_first(queue: &mut VecDeque<Entry>) -> Option<Entry> {
+/// Pops entries until one can be selected; returns it, selected. Called with the
+/// channel's lock held (the queue is part of it); the caller releases the selection
+/// before unlocking.
+fn select_first(queue: &mut VecDeque<Entry>) -> Option<(Entry, Selected)> {
     while let Some(entry) = queue.pop_front() {
-        if entry.waiter.try_select(entry.oper.id()).is_ok() {
-            return Some(entry);
+        // SAFETY: we hold the channel's lock and took the entry out of its queue;
+        // the caller releases the selection under the same lock.
+        if let Some(selected) = unsafe { entry.try_select() } {
+            return Some((entry, selected));
         }
         // Stale: its waiter timed out or was selected elsewhere.
     }
     None
 }
 
-fn remove(queue: &mut VecDeque<Entry>, waiter: &Arc<Waiter>, oper: Operation) {
-    if let Some(i) = queue
-        .iter()
-        .position(|e| e.oper == oper && Arc::ptr_eq(&e.waiter, waiter))
-    {
+fn remove(queue: &mut VecDeque<Entry>, waiter: &Waiter) {
+    if let Some(i) = queue.iter().position(|e| e.is(waiter, Operation::SINGLE)) {
         queue.remove(i);
     }
 }
 
-/// Waits until a selector that won against us has finished with our packet.
-fn wait_ready<T>(packet: &Packet<T>, inner: &Mutex<Inner<T>>) {
-    let mut backoff = Backoff::new();
-    while !packet.is_ready() {
-        if backoff.is_completed() {
-            // The selector sets `ready` before it unlocks: holding the lock once
-            // guarantees it is done.
-            drop(lock(inner));
-        } else {
-            backoff.snooze();
-        }
+fn entry<T>(waiter: &Waiter, packet: &Packet<T>) -> Entry {
+    Entry {
+        waiter,
+        oper: Operation::SINGLE,
+        packet: packet as *const Packet<T> as *mut (),
     }
 }
 
 impl<T> Inner<T> {
-    /// Gives `msg` to the first waiting receiver. Returns the waiter to wake.
-    fn offer(&mut self, msg: T) -> Result<Arc<Waiter>, T> {
+    /// Gives `msg` to the first waiting receiver. Returns how to wake it.
+    fn offer(&mut self, msg: T) -> Result<Unparker, T> {
         match select_first(&mut self.receivers) {
-            Some(entry) => {
+            Some((entry, selected)) => {
                 let packet = entry.packet as *const Packet<T>;
-                // SAFETY: we won `try_select` and hold the lock, so the receiver's
-                // packet is alive (it waits for `ready` or for the lock) and ours alone.
-                unsafe {
-                    (*packet).put(msg);
-                    (*packet).ready.store(true, Ordering::Release);
-                }
-                Ok(entry.waiter)
+                // SAFETY: we won the receiver's CAS and hold the lock, so its packet
+                // is alive and ours until we release it (waiter protocol rule 2).
+                unsafe { (*packet).put(msg) };
+                Ok(selected.release())
             }
             None => Err(msg),
         }
     }
 
     /// Takes a value from the stash or from the first waiting sender. Returns it and
-    /// the sender to wake.
-    fn take(&mut self) -> Option<(T, Option<Arc<Waiter>>)> {
+    /// how to wake the sender.
+    fn take(&mut self) -> Option<(T, Option<Unparker>)> {
         if let Some(msg) = self.stash.pop_front() {
             return Some((msg, None));
         }
-        let entry = select_first(&mut self.senders)?;
+        let (entry, selected) = select_first(&mut self.senders)?;
         let packet = entry.packet as *const Packet<T>;
         // SAFETY: as in `offer`; a waiting sender's packet always holds its value.
-        let msg = unsafe {
-            let msg = (*packet).take();
-            (*packet).ready.store(true, Ordering::Release);
-            msg
-        };
-        msg.map(|m| (m, Some(entry.waiter)))
+        let msg = unsafe { (*packet).take() };
+        let sender = selected.release();
+        msg.map(|m| (m, Some(sender)))
     }
 }
 
@@ -188,10 +118,17 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        match self.send(msg, Some(Instant::now())) {
-            Ok(()) => Ok(()),
-            Err(SendTimeoutError::Closed(m)) => Err(TrySendError::Closed(m)),
-            Err(SendTimeoutError::Timeout(m)) => Err(TrySendError::Full(m)),
+        let mut inner = self.lock();
+        if inner.closed {
+            return Err(TrySendError::Closed(msg));
+        }
+        match inner.offer(msg) {
+            Ok(receiver) => {
+                drop(inner);
+                receiver.unpark();
+                Ok(())
+            }
+            Err(msg) => Err(TrySendError::Full(msg)),
         }
     }
 
@@ -207,7 +144,7 @@ impl<T> Channel<T> {
         let msg = match inner.offer(msg) {
             Ok(receiver) => {
                 drop(inner);
-                receiver.wake();
+                receiver.unpark();
                 return Ok(());
             }
             Err(msg) => msg,
@@ -216,41 +153,42 @@ impl<T> Channel<T> {
             return Err(SendTimeoutError::Timeout(msg));
         }
         let packet = Packet::new(Some(msg));
-        with_thread_waiter(|w| {
-            inner.senders.push_back(Entry {
-                waiter: w.clone(),
-                oper: Operation::SINGLE,
-                packet: &packet as *const Packet<T> as *mut (),
-            });
-            drop(inner);
-            match w.wait_until(deadline) {
-                ABORTED => {
-                    remove(&mut self.lock().senders, w, Operation::SINGLE);
-                    // SAFETY: we aborted, so no selector touched or will touch it.
-                    Err(SendTimeoutError::Timeout(
-                        unsafe { packet.take() }.expect("value still in packet"),
-                    ))
-                }
-                DISCONNECTED => {
-                    // SAFETY: a disconnect never touches packets.
-                    Err(SendTimeoutError::Closed(
-                        unsafe { packet.take() }.expect("value still in packet"),
-                    ))
-                }
-                _ => {
-                    wait_ready(&packet, &self.inner);
-                    Ok(())
-                }
+        let waiter = Waiter::for_thread();
+        inner.senders.push_back(entry(&waiter, &packet));
+        drop(inner);
+        // `wait_until` returns once nobody else touches `waiter` or `packet`.
+        match waiter.wait_until(deadline) {
+            ABORTED => {
+                remove(&mut self.lock().senders, &waiter);
+                // SAFETY: we aborted: no selector touched or will touch the packet.
+                Err(SendTimeoutError::Timeout(
+                    unsafe { packet.take() }.expect("value still in packet"),
+                ))
             }
-        })
+            DISCONNECTED => {
+                // SAFETY: settled; a disconnect never touches packets.
+                Err(SendTimeoutError::Closed(
+                    unsafe { packet.take() }.expect("value still in packet"),
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        match self.recv(Some(Instant::now())) {
-            Ok(m) => Ok(m),
-            Err(RecvTimeoutError::Closed) => Err(TryRecvError::Closed),
-            Err(RecvTimeoutError::Timeout) => Err(TryRecvError::Empty),
+        let mut inner = self.lock();
+        if let Some((msg, sender)) = inner.take() {
+            drop(inner);
+            if let Some(s) = sender {
+                s.unpark();
+            }
+            return Ok(msg);
         }
+        Err(if inner.closed {
+            TryRecvError::Closed
+        } else {
+            TryRecvError::Empty
+        })
     }
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
@@ -258,7 +196,7 @@ impl<T> Channel<T> {
         if let Some((msg, sender)) = inner.take() {
             drop(inner);
             if let Some(s) = sender {
-                s.wake();
+                s.unpark();
             }
             return Ok(msg);
         }
@@ -269,52 +207,82 @@ impl<T> Channel<T> {
             return Err(RecvTimeoutError::Timeout);
         }
         let packet = Packet::<T>::new(None);
-        with_thread_waiter(|w| {
-            inner.receivers.push_back(Entry {
-                waiter: w.clone(),
-                oper: Operation::SINGLE,
-                packet: &packet as *const Packet<T> as *mut (),
-            });
-            drop(inner);
-            match w.wait_until(deadline) {
-                ABORTED => {
-                    remove(&mut self.lock().receivers, w, Operation::SINGLE);
-                    Err(RecvTimeoutError::Timeout)
-                }
-                DISCONNECTED => Err(RecvTimeoutError::Closed),
-                _ => {
-                    wait_ready(&packet, &self.inner);
-                    // SAFETY: `ready` was set, so the sender is done with the packet.
-                    unsafe { packet.take() }.ok_or(RecvTimeoutError::Closed)
-                }
+        let waiter = Waiter::for_thread();
+        inner.receivers.push_back(entry(&waiter, &packet));
+        drop(inner);
+        match waiter.wait_until(deadline) {
+            ABORTED => {
+                remove(&mut self.lock().receivers, &waiter);
+                Err(RecvTimeoutError::Timeout)
             }
-        })
+            DISCONNECTED => Err(RecvTimeoutError::Closed),
+            // SAFETY: settled: the sender is done with the packet.
+            _ => unsafe { packet.take() }.ok_or(RecvTimeoutError::Closed),
+        }
+    }
+
+    /// Handles a poll of a registered operation. Returns `WAITING` (stay pending)
+    /// or the settled state. Re-registers when the task's waker changed.
+    fn poll_registered(&self, cx: &mut Context<'_>, w: &mut AsyncWait<T>, is_send: bool) -> usize {
+        if w.waiter.state() == WAITING {
+            if w.same_waker(cx.waker()) {
+                return WAITING;
+            }
+            // The waker changed: re-register with the new one, unless selected meanwhile.
+            let mut inner = self.lock();
+            if w.waiter.try_abort() {
+                let queue = if is_send {
+                    &mut inner.senders
+                } else {
+                    &mut inner.receivers
+                };
+                remove(queue, &w.waiter);
+                // SAFETY: our entry is out of the queue, and no selector is at the
+                // waiter (we aborted it).
+                unsafe { w.arm(cx.waker()) };
+                queue.push_back(entry(&w.waiter, &w.packet));
+                return WAITING;
+            }
+        }
+        w.waiter.settled(w.waiter.state())
+    }
+
+    /// Registers `w` (whose packet is set up) in `queue`, holding the lock.
+    ///
+    /// # Safety
+    /// `w` stays in place until its operation completes or is cancelled.
+    unsafe fn register(cx: &mut Context<'_>, w: &mut AsyncWait<T>, queue: &mut VecDeque<Entry>) {
+        // SAFETY: not registered anywhere, so no selector is at the waiter.
+        unsafe { w.arm(cx.waker()) };
+        queue.push_back(entry(&w.waiter, &w.packet));
+        w.registered = true;
     }
 
     /// One poll of an async send; `msg` holds the value until it is handed over.
-    pub(crate) fn poll_send(
+    ///
+    /// # Safety
+    /// `w` stays in place until the operation completes or [`Channel::cancel_send`]
+    /// has run.
+    pub(crate) unsafe fn poll_send(
         &self,
         cx: &mut Context<'_>,
         msg: &mut Option<T>,
-        op: &mut AsyncOp<T>,
+        w: &mut AsyncWait<T>,
     ) -> Poll<Result<(), T>> {
-        if op.registered {
-            let waiter = op.waiter.as_ref().expect("registered implies a waiter");
-            let packet = op.packet.as_ref().expect("registered implies a packet");
-            waiter.set_waker(cx.waker());
-            return match waiter.state() {
+        if w.registered {
+            return match self.poll_registered(cx, w, true) {
                 WAITING => Poll::Pending,
                 DISCONNECTED => {
-                    op.registered = false;
-                    // SAFETY: a disconnect never touches packets; nobody selected us.
-                    Poll::Ready(Err(unsafe { packet.take() }.expect("value still in packet")))
+                    w.registered = false;
+                    // SAFETY: settled; a disconnect never touches packets.
+                    Poll::Ready(Err(
+                        unsafe { w.packet.take() }.expect("value still in packet")
+                    ))
                 }
-                _ if packet.is_ready() => {
-                    op.registered = false;
+                _ => {
+                    w.registered = false;
                     Poll::Ready(Ok(()))
                 }
-                // Selected; the receiver wakes us again once it has set `ready`.
-                _ => Poll::Pending,
             };
         }
         let Some(value) = msg.take() else {
@@ -327,23 +295,14 @@ impl<T> Channel<T> {
         match inner.offer(value) {
             Ok(receiver) => {
                 drop(inner);
-                receiver.wake();
+                receiver.unpark();
                 Poll::Ready(Ok(()))
             }
             Err(value) => {
-                let waiter = op.waiter.get_or_insert_with(Waiter::for_task);
-                waiter.reset();
-                waiter.set_waker(cx.waker());
-                let packet = op.packet.get_or_insert_with(|| Box::new(Packet::new(None)));
-                packet.ready.store(false, Ordering::Relaxed);
                 // SAFETY: not registered, so no selector can reach the packet.
-                unsafe { packet.put(value) };
-                inner.senders.push_back(Entry {
-                    waiter: waiter.clone(),
-                    oper: Operation::SINGLE,
-                    packet: &**packet as *const Packet<T> as *mut (),
-                });
-                op.registered = true;
+                unsafe { w.packet.put(value) };
+                // SAFETY: the caller's contract.
+                unsafe { Self::register(cx, w, &mut inner.senders) };
                 Poll::Pending
             }
         }
@@ -351,88 +310,79 @@ impl<T> Channel<T> {
 
     /// An async send is dropped unfinished: withdraw it (its value is not sent), or
     /// accept that it was already taken.
-    pub(crate) fn cancel_send(&self, op: &mut AsyncOp<T>) {
-        if !op.registered {
+    pub(crate) fn cancel_send(&self, w: &mut AsyncWait<T>) {
+        if !w.registered {
             return;
         }
-        op.registered = false;
-        let waiter = op.waiter.as_ref().expect("registered implies a waiter");
+        w.registered = false;
         let mut inner = self.lock();
-        if waiter.try_select(ABORTED).is_ok() {
-            remove(&mut inner.senders, waiter, Operation::SINGLE);
+        if w.waiter.try_abort() {
+            remove(&mut inner.senders, &w.waiter);
+        } else {
+            // A receiver took the value, or the channel was closed.
+            w.waiter.wait_done();
         }
-        // Otherwise a receiver took the value (and, holding the lock now, we know it
-        // has finished with the packet) or the channel was closed.
     }
 
     /// One poll of an async receive.
-    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, op: &mut AsyncOp<T>) -> Poll<Option<T>> {
-        if op.registered {
-            let waiter = op.waiter.as_ref().expect("registered implies a waiter");
-            let packet = op.packet.as_ref().expect("registered implies a packet");
-            waiter.set_waker(cx.waker());
-            match waiter.state() {
+    ///
+    /// # Safety
+    /// As for [`Channel::poll_send`], with [`Channel::cancel_recv`].
+    pub(crate) unsafe fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        w: &mut AsyncWait<T>,
+    ) -> Poll<Option<T>> {
+        if w.registered {
+            match self.poll_registered(cx, w, false) {
                 WAITING => return Poll::Pending,
-                DISCONNECTED => op.registered = false, // fall through: stash, then None
-                _ if packet.is_ready() => {
-                    op.registered = false;
-                    // SAFETY: `ready` is set: the sender is done with the packet.
-                    return Poll::Ready(unsafe { packet.take() });
+                DISCONNECTED => w.registered = false, // fall through: stash, then None
+                _ => {
+                    w.registered = false;
+                    // SAFETY: settled: the sender is done with the packet.
+                    return Poll::Ready(unsafe { w.packet.take() });
                 }
-                _ => return Poll::Pending,
             }
         }
         let mut inner = self.lock();
         if let Some((msg, sender)) = inner.take() {
             drop(inner);
             if let Some(s) = sender {
-                s.wake();
+                s.unpark();
             }
             return Poll::Ready(Some(msg));
         }
         if inner.closed {
             return Poll::Ready(None);
         }
-        let waiter = op.waiter.get_or_insert_with(Waiter::for_task);
-        waiter.reset();
-        waiter.set_waker(cx.waker());
-        let packet = op.packet.get_or_insert_with(|| Box::new(Packet::new(None)));
-        packet.ready.store(false, Ordering::Relaxed);
-        inner.receivers.push_back(Entry {
-            waiter: waiter.clone(),
-            oper: Operation::SINGLE,
-            packet: &**packet as *const Packet<T> as *mut (),
-        });
-        op.registered = true;
+        // SAFETY: the caller's contract.
+        unsafe { Self::register(cx, w, &mut inner.receivers) };
         Poll::Pending
     }
 
     /// An async receive is dropped unfinished: withdraw it, or pass on a value that
     /// was already put in its packet.
-    pub(crate) fn cancel_recv(&self, op: &mut AsyncOp<T>) {
-        if !op.registered {
+    pub(crate) fn cancel_recv(&self, w: &mut AsyncWait<T>) {
+        if !w.registered {
             return;
         }
-        op.registered = false;
-        let waiter = op.waiter.as_ref().expect("registered implies a waiter");
-        let packet = op.packet.as_ref().expect("registered implies a packet");
+        w.registered = false;
         let mut inner = self.lock();
-        if waiter.try_select(ABORTED).is_ok() {
-            remove(&mut inner.receivers, waiter, Operation::SINGLE);
+        if w.waiter.try_abort() {
+            remove(&mut inner.receivers, &w.waiter);
             return;
         }
-        if waiter.state() == DISCONNECTED {
+        if w.waiter.settled(w.waiter.state()) == DISCONNECTED {
             return;
         }
-        // SAFETY: we were selected and hold the lock, so the sender has finished
-        // (it sets `ready` before unlocking); the packet is ours.
-        let Some(msg) = (unsafe { packet.take() }) else {
+        // SAFETY: settled: the sender is done with the packet, which is ours.
+        let Some(msg) = (unsafe { w.packet.take() }) else {
             return;
         };
         match inner.offer(msg) {
             Ok(receiver) => {
                 drop(inner);
-                receiver.wake();
+                receiver.unpark();
             }
             Err(msg) => inner.stash.push_back(msg),
         }
@@ -440,21 +390,24 @@ impl<T> Channel<T> {
 
     /// Closes the channel. Returns true if this call closed it.
     pub(crate) fn disconnect(&self) -> bool {
-        let (senders, receivers) = {
+        let unparkers: Vec<Unparker> = {
             let mut inner = self.lock();
             if inner.closed {
                 return false;
             }
             inner.closed = true;
-            (
-                std::mem::take(&mut inner.senders),
-                std::mem::take(&mut inner.receivers),
-            )
+            let senders = std::mem::take(&mut inner.senders);
+            let receivers = std::mem::take(&mut inner.receivers);
+            senders
+                .into_iter()
+                .chain(receivers)
+                // SAFETY: we hold the lock, took the entries out of its queues, and
+                // release each selection before unlocking.
+                .filter_map(|e| unsafe { e.try_disconnect() }.map(|s| s.release()))
+                .collect()
         };
-        for entry in senders.into_iter().chain(receivers) {
-            if entry.waiter.try_select(DISCONNECTED).is_ok() {
-                entry.waiter.wake();
-            }
+        for unparker in unparkers {
+            unparker.unpark();
         }
         true
     }
