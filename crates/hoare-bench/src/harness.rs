@@ -140,8 +140,9 @@ pub struct Record {
 /// Op counts are multiples of this, so they split evenly over producers.
 const OP_QUANTUM: u64 = 64;
 
-/// Calibrates the op count, runs the warm-up and the timed repetitions, and returns the stats.
-pub fn measure(settings: Settings, label: &str, rep: &mut Rep) -> Result<Stats, String> {
+/// Calibrates the op count of one case and runs its warm-up; returns the op count to use
+/// for its timed repetitions.
+pub fn calibrate(settings: Settings, label: &str, rep: &mut Rep) -> Result<u64, String> {
     // Calibration: grow the op count until one repetition takes at least a tenth of the target.
     let goal = settings.target.as_secs_f64() / 10.0;
     let mut n: u64 = 1024;
@@ -172,14 +173,16 @@ pub fn measure(settings: Settings, label: &str, rep: &mut Rep) -> Result<Stats, 
         }
         n = ops_for(t / n as f64);
     }
-    let mut samples = Vec::with_capacity(settings.reps);
-    for i in 0..settings.reps {
-        watch(label, &format!("repetition {}", i + 1));
-        let t = rep(n)?;
-        samples.push(t.as_nanos() as f64 / n as f64);
-    }
     unwatch();
-    Ok(stats(&samples, n))
+    Ok(n)
+}
+
+/// One timed repetition of `n` ops; returns ns per op.
+pub fn sample(label: &str, rep: &mut Rep, n: u64, i: usize) -> Result<f64, String> {
+    watch(label, &format!("repetition {}", i + 1));
+    let t = rep(n)?;
+    unwatch();
+    Ok(t.as_nanos() as f64 / n as f64)
 }
 
 /// Median, min and max of `samples` (ns/op) measured with `ops` ops per repetition.
@@ -244,17 +247,19 @@ mod tests {
     }
 
     #[test]
-    fn measure_calibrates_to_target() {
+    fn calibrate_reaches_the_target_and_sample_measures() {
         let mut rep: Rep = Box::new(|n| Ok(Duration::from_nanos(n * 10)));
-        let s = measure(Settings::quick(), "test", &mut rep).unwrap();
-        assert!((s.median - 10.0).abs() < 1e-9);
-        assert_eq!(s.ops % OP_QUANTUM, 0);
-        assert!(s.ops > 2_000_000 && s.ops < 4_000_000, "{}", s.ops);
+        let n = calibrate(Settings::quick(), "test", &mut rep).unwrap();
+        assert_eq!(n % OP_QUANTUM, 0);
+        assert!(n > 2_000_000 && n < 4_000_000, "{n}");
+        let x = sample("test", &mut rep, n, 0).unwrap();
+        assert!((x - 10.0).abs() < 1e-9);
     }
 
     #[test]
-    fn measure_propagates_check_failures() {
+    fn check_failures_propagate() {
         let mut rep: Rep = Box::new(|_| Err("lost a message".into()));
-        assert!(measure(Settings::quick(), "test", &mut rep).is_err());
+        assert!(calibrate(Settings::quick(), "test", &mut rep).is_err());
+        assert!(sample("test", &mut rep, 64, 0).is_err());
     }
 }

@@ -163,38 +163,78 @@ fn run(cli: Cli) -> Result<bool, String> {
     let mut records: Vec<Record> = Vec::new();
     let mut ok = true;
     let total = cases.len();
-    for (i, (s, case)) in cases.iter().enumerate() {
-        let label = format!("{} [{}] {}", s.name, case.mode.as_str(), case.imp);
-        eprint!("[{:>2}/{total}] {label:<40} ", i + 1);
-        let mut rep = (case.setup)();
-        match harness::measure(settings, &label, &mut rep) {
-            Ok(stats) => {
-                eprintln!(
-                    "{:>9} ns/op  ({} reps x {} ops, min {} max {})",
-                    report::fmt_ns(stats.median),
-                    stats.reps,
-                    stats.ops,
-                    report::fmt_ns(stats.min),
-                    report::fmt_ns(stats.max)
-                );
-                let record = Record {
-                    scenario: s.name.into(),
-                    family: s.family.into(),
-                    mode: case.mode,
-                    imp: case.imp.into(),
-                    note: case.note.clone(),
-                    stats,
-                };
-                if cli.json {
-                    println!("{}", report::json_line(&record));
+    // The cases of one scenario and mode are measured together: each is calibrated and
+    // warmed up, then their timed repetitions take turns (round-robin), so a change in the
+    // machine's state during the run affects every implementation alike.
+    let mut start = 0;
+    while start < cases.len() {
+        let (s0, c0) = &cases[start];
+        let end = start
+            + cases[start..]
+                .iter()
+                .take_while(|(s, c)| s.name == s0.name && c.mode == c0.mode)
+                .count();
+        let group = &cases[start..end];
+        let mut live: Vec<(usize, String, harness::Rep, u64, Vec<f64>)> = Vec::new();
+        for (i, (s, case)) in group.iter().enumerate() {
+            let label = format!("{} [{}] {}", s.name, case.mode.as_str(), case.imp);
+            eprintln!("[{:>2}/{total}] {label:<40} calibrating", start + i + 1);
+            let mut rep = (case.setup)();
+            match harness::calibrate(settings, &label, &mut rep) {
+                Ok(n) => live.push((i, label, rep, n, Vec::with_capacity(settings.reps))),
+                Err(e) => {
+                    eprintln!("FAILED: {e}");
+                    ok = false;
                 }
-                records.push(record);
-            }
-            Err(e) => {
-                eprintln!("FAILED: {e}");
-                ok = false;
             }
         }
+        for r in 0..settings.reps {
+            eprintln!(
+                "      {} [{}]: repetition {}/{}",
+                s0.name,
+                c0.mode.as_str(),
+                r + 1,
+                settings.reps
+            );
+            live.retain_mut(|(_, label, rep, n, samples)| {
+                match harness::sample(label, rep, *n, r) {
+                    Ok(x) => {
+                        samples.push(x);
+                        true
+                    }
+                    Err(e) => {
+                        eprintln!("FAILED: {label}: {e}");
+                        ok = false;
+                        false
+                    }
+                }
+            });
+        }
+        for (i, label, _, n, samples) in live {
+            let (s, case) = &group[i];
+            let stats = harness::stats(&samples, n);
+            eprintln!(
+                "      {label:<40} {:>9} ns/op  ({} reps x {} ops, min {} max {})",
+                report::fmt_ns(stats.median),
+                stats.reps,
+                stats.ops,
+                report::fmt_ns(stats.min),
+                report::fmt_ns(stats.max)
+            );
+            let record = Record {
+                scenario: s.name.into(),
+                family: s.family.into(),
+                mode: case.mode,
+                imp: case.imp.into(),
+                note: case.note.clone(),
+                stats,
+            };
+            if cli.json {
+                println!("{}", report::json_line(&record));
+            }
+            records.push(record);
+        }
+        start = end;
     }
 
     if wanted(&cli.imp, GO) && !selected.is_empty() && !modes.is_empty() {
