@@ -4,9 +4,10 @@
 //! No sleeps synchronise anything: only joins, channel closure and polling
 //! of atomics. Every assertion is an invariant that holds for any schedule.
 
+use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::SeqCst};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex, PoisonError};
 use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -69,6 +70,21 @@ impl Rng {
     fn tiny(&mut self) -> Duration {
         Duration::from_micros(self.below(50))
     }
+}
+
+/// Runs one stress test on a 2-worker multi-thread runtime (what
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` builds), one
+/// test at a time: each already keeps both cores busy, and running two at once
+/// on a 2-core machine makes every spin and yield several times slower.
+fn serial<F: Future>(test: F) -> F::Output {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test)
 }
 
 fn spin_until(what: &str, mut cond: impl FnMut() -> bool) {
@@ -158,9 +174,9 @@ async fn mpmc(cap: usize, producers: [Kind; 4], consumers: [Kind; 4]) {
 
 macro_rules! mpmc_tests {
     ($($name:ident: $cap:expr, $producers:expr => $consumers:expr;)*) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            mpmc($cap, $producers, $consumers).await;
+        #[test]
+        fn $name() {
+            serial(mpmc($cap, $producers, $consumers));
         }
     )*};
 }
@@ -412,18 +428,22 @@ async fn drop_stress(cap: usize, producers: [Kind; 4], consumers: [Kind; 4]) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_async_futures_lose_or_duplicate_nothing() {
-    for cap in [0, 1, 16] {
-        drop_stress(cap, TASKS, TASKS).await;
-    }
+#[test]
+fn dropped_async_futures_lose_or_duplicate_nothing() {
+    serial(async {
+        for cap in [0, 1, 16] {
+            drop_stress(cap, TASKS, TASKS).await;
+        }
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_futures_and_timeouts_mixed_with_threads_lose_or_duplicate_nothing() {
-    for cap in [0, 1, 16] {
-        drop_stress(cap, MIXED, MIXED).await;
-    }
+#[test]
+fn dropped_futures_and_timeouts_mixed_with_threads_lose_or_duplicate_nothing() {
+    serial(async {
+        for cap in [0, 1, 16] {
+            drop_stress(cap, MIXED, MIXED).await;
+        }
+    });
 }
 
 // ---------------------------------------------------- close racing sends ---
@@ -597,29 +617,35 @@ async fn close_race(cap: usize, senders: [Kind; 4], receivers: [Kind; RECEIVERS]
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn close_racing_thread_sends_fails_exactly_the_undelivered() {
-    for cap in [0, 1, 16] {
-        for pause in [false, true] {
-            close_race(cap, THREADS, [Thread, Thread], pause).await;
+#[test]
+fn close_racing_thread_sends_fails_exactly_the_undelivered() {
+    serial(async {
+        for cap in [0, 1, 16] {
+            for pause in [false, true] {
+                close_race(cap, THREADS, [Thread, Thread], pause).await;
+            }
         }
-    }
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn close_racing_task_sends_fails_exactly_the_undelivered() {
-    for cap in [0, 1, 16] {
-        for pause in [false, true] {
-            close_race(cap, TASKS, [Task, Task], pause).await;
+#[test]
+fn close_racing_task_sends_fails_exactly_the_undelivered() {
+    serial(async {
+        for cap in [0, 1, 16] {
+            for pause in [false, true] {
+                close_race(cap, TASKS, [Task, Task], pause).await;
+            }
         }
-    }
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn close_racing_mixed_sends_fails_exactly_the_undelivered() {
-    for cap in [0, 1, 16] {
-        for pause in [false, true] {
-            close_race(cap, MIXED, [Thread, Task], pause).await;
+#[test]
+fn close_racing_mixed_sends_fails_exactly_the_undelivered() {
+    serial(async {
+        for cap in [0, 1, 16] {
+            for pause in [false, true] {
+                close_race(cap, MIXED, [Thread, Task], pause).await;
+            }
         }
-    }
+    });
 }
