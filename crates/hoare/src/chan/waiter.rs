@@ -184,10 +184,19 @@ impl Waiter {
     /// Waits until the party that moved the owner's state is finished with the
     /// waiter (rule 3). That party holds a lock and is a few instructions from the
     /// end, so this is short; it backs off to yielding if that party is preempted.
+    #[inline]
     pub(crate) fn wait_done(&self) {
-        let mut backoff = Backoff::new();
         // ORDERING: Acquire pairs with the Release in `Selected::release`, making the
         // selector's writes (a packet's value, the taken unparker) visible.
+        if !self.done.load(Ordering::Acquire) {
+            self.wait_done_slow();
+        }
+    }
+
+    #[cold]
+    fn wait_done_slow(&self) {
+        let mut backoff = Backoff::new();
+        // ORDERING: as in `wait_done`.
         while !self.done.load(Ordering::Acquire) {
             backoff.snooze();
         }
@@ -210,6 +219,7 @@ impl Waiter {
 
     /// Returns state `s` (not `WAITING`) once the owner may act on it: if another
     /// party moved the state, after it is done with the waiter.
+    #[inline]
     pub(crate) fn settled(&self, s: usize) -> usize {
         if s != ABORTED {
             self.wait_done();
@@ -266,6 +276,7 @@ impl Selected {
     /// Takes the owner's unparker and tells the owner we are done (rule 2). The
     /// caller must not touch the waiter afterwards, and should unpark after
     /// releasing its lock.
+    #[inline]
     pub(crate) fn release(self) -> Unparker {
         // SAFETY: we won the CAS and still hold the queue lock (the `try_select`
         // contract), so the waiter is alive and its unparker is ours until `done`.

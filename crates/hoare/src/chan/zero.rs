@@ -45,6 +45,7 @@ pub(crate) struct Channel<T> {
 /// Pops entries until one can be selected; returns it, selected. Called with the
 /// channel's lock held (the queue is part of it); the caller releases the selection
 /// before unlocking.
+#[inline]
 fn select_first(queue: &mut VecDeque<Entry>) -> Option<(Entry, Selected)> {
     while let Some(entry) = queue.pop_front() {
         // SAFETY: we hold the channel's lock and took the entry out of its queue;
@@ -223,6 +224,7 @@ impl<T> Channel<T> {
 
     /// Handles a poll of a registered operation. Returns `WAITING` (stay pending)
     /// or the settled state. Re-registers when the task's waker changed.
+    #[inline]
     fn poll_registered(&self, cx: &mut Context<'_>, w: &mut AsyncWait<T>, is_send: bool) -> usize {
         if w.waiter.state() == WAITING {
             if w.same_waker(cx.waker()) {
