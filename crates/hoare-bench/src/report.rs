@@ -32,9 +32,19 @@ pub struct Block<'a> {
 }
 
 impl Block<'_> {
-    /// The fastest row that is not hoare.
+    /// The fastest Rust peer: the fastest row that is neither hoare nor Go (Go's runtime
+    /// schedules goroutines, not threads or tokio tasks, so it is reported beside the
+    /// peers as a reference).
     pub fn fastest_peer(&self) -> Option<&Record> {
-        self.rows.iter().copied().find(|r| r.imp != "hoare")
+        self.rows
+            .iter()
+            .copied()
+            .find(|r| r.imp != "hoare" && r.imp != "go")
+    }
+
+    /// The Go row, when Go was measured.
+    pub fn go(&self) -> Option<&Record> {
+        self.rows.iter().copied().find(|r| r.imp == "go")
     }
 }
 
@@ -98,9 +108,9 @@ fn ratio(value: f64, base: Option<f64>) -> String {
     }
 }
 
-/// The summary line of one block: hoare's ratio to the fastest peer.
+/// The summary line of one block: hoare's ratio to the fastest Rust peer, and to Go.
 fn summary(b: &Block) -> String {
-    match (b.hoare, b.fastest_peer()) {
+    let mut s = match (b.hoare, b.fastest_peer()) {
         (Some(h), Some(p)) => format!(
             "{:.2} (hoare {} vs {} {})",
             h / p.stats.median,
@@ -110,7 +120,11 @@ fn summary(b: &Block) -> String {
         ),
         (None, _) => "hoare not measured".into(),
         (_, None) => "no peer measured".into(),
+    };
+    if let (Some(h), Some(g)) = (b.hoare, b.go()) {
+        let _ = write!(s, " [vs go {:.2}]", h / g.stats.median);
     }
+    s
 }
 
 /// The plain-text table printed on stdout.
@@ -147,7 +161,7 @@ pub fn text(blocks: &[Block], header: &str) -> String {
     }
     let _ = writeln!(
         s,
-        "Summary: hoare ns/op / fastest peer ns/op (below 1.00 = hoare faster)"
+        "Summary: hoare ns/op / fastest Rust peer ns/op (below 1.00 = hoare faster); [vs go]: hoare / Go"
     );
     let mut last = "";
     for b in blocks {
@@ -206,17 +220,17 @@ pub fn markdown(blocks: &[Block], title: &str, header: &str) -> String {
     }
     let _ = writeln!(
         s,
-        "## Summary\n\nhoare ns/op / fastest peer ns/op (below 1.00: hoare is faster).\n"
+        "## Summary\n\nhoare ns/op / fastest Rust peer ns/op (below 1.00: hoare is faster), and hoare / Go.\n"
     );
     let _ = writeln!(
         s,
-        "| scenario | mode | hoare ns/op | fastest peer | peer ns/op | hoare / peer |\n|---|---|---:|---|---:|---:|"
+        "| scenario | mode | hoare ns/op | fastest Rust peer | peer ns/op | hoare / peer | hoare / go |\n|---|---|---:|---|---:|---:|---:|"
     );
     for b in blocks {
         let peer = b.fastest_peer();
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             b.scenario.name,
             b.mode.as_str(),
             b.hoare.map_or("-".into(), fmt_ns),
@@ -225,6 +239,10 @@ pub fn markdown(blocks: &[Block], title: &str, header: &str) -> String {
             peer.map_or("-".into(), |p| ratio(
                 b.hoare.unwrap_or(f64::NAN),
                 Some(p.stats.median)
+            )),
+            b.go().map_or("-".into(), |g| ratio(
+                b.hoare.unwrap_or(f64::NAN),
+                Some(g.stats.median)
             ))
         );
     }
