@@ -80,13 +80,7 @@ impl<T> Future for SendFuture<'_, T> {
                 c.poll_send(cx, &mut this.msg, w)
             }
             // SAFETY: `this.state` is pinned (see above).
-            FlavorRef::Zero(c) => unsafe {
-                c.poll_send(
-                    cx,
-                    &mut this.msg,
-                    this.state.get_or_insert_with(AsyncWait::default),
-                )
-            },
+            FlavorRef::Zero(c) => unsafe { c.poll_send(cx, &mut this.msg, &mut this.state) },
         };
         match r {
             Poll::Pending => Poll::Pending,
@@ -103,10 +97,14 @@ impl<T> Drop for SendFuture<'_, T> {
         if self.done {
             return;
         }
-        if let (Some(shared), Some(state)) = (&self.sender.shared, &mut self.state) {
+        if let Some(shared) = &self.sender.shared {
             match shared.flavor() {
-                FlavorRef::Array(c) => c.cancel_send(state),
-                FlavorRef::Zero(c) => c.cancel_send(state),
+                FlavorRef::Array(c) => {
+                    if let Some(state) = &mut self.state {
+                        c.cancel_send(state);
+                    }
+                }
+                FlavorRef::Zero(c) => c.cancel_send(&mut self.state),
             }
         }
     }
@@ -128,12 +126,12 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
 unsafe fn poll_recv<T>(
     rx: &Receiver<T>,
     cx: &mut Context<'_>,
-    state: &mut AsyncWait<T>,
+    state: &mut Option<AsyncWait<T>>,
 ) -> Poll<Option<T>> {
     match &rx.inner {
         RecvInner::Never => Poll::Pending,
         RecvInner::Chan(shared) => match shared.flavor() {
-            FlavorRef::Array(c) => c.poll_recv(cx, state),
+            FlavorRef::Array(c) => c.poll_recv(cx, state.get_or_insert_with(AsyncWait::default)),
             // SAFETY: the caller's contract.
             FlavorRef::Zero(c) => unsafe { c.poll_recv(cx, state) },
         },
@@ -141,10 +139,14 @@ unsafe fn poll_recv<T>(
 }
 
 /// Withdraws an unfinished receive.
-fn cancel_recv<T>(rx: &Receiver<T>, state: &mut AsyncWait<T>) {
+fn cancel_recv<T>(rx: &Receiver<T>, state: &mut Option<AsyncWait<T>>) {
     if let RecvInner::Chan(shared) = &rx.inner {
         match shared.flavor() {
-            FlavorRef::Array(c) => c.cancel_recv(state),
+            FlavorRef::Array(c) => {
+                if let Some(state) = state {
+                    c.cancel_recv(state);
+                }
+            }
             FlavorRef::Zero(c) => c.cancel_recv(state),
         }
     }
@@ -205,9 +207,8 @@ impl<T> Future for RecvFuture<'_, T> {
                 }
             }
         }
-        let state = this.state.get_or_insert_with(AsyncWait::default);
         // SAFETY: `this.state` is pinned; `Drop` cancels a pending receive.
-        let r = unsafe { poll_recv(this.receiver, cx, state) };
+        let r = unsafe { poll_recv(this.receiver, cx, &mut this.state) };
         if r.is_ready() {
             this.done = true;
         }
@@ -218,9 +219,7 @@ impl<T> Future for RecvFuture<'_, T> {
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
         if !self.done {
-            if let Some(state) = &mut self.state {
-                cancel_recv(self.receiver, state);
-            }
+            cancel_recv(self.receiver, &mut self.state);
         }
     }
 }
@@ -258,7 +257,7 @@ enum StreamSource<'a, T> {
 pub struct RecvStream<'a, T> {
     source: StreamSource<'a, T>,
     /// Boxed so the stream can be `Unpin` while queues hold addresses inside it.
-    state: Box<AsyncWait<T>>,
+    state: Box<Option<AsyncWait<T>>>,
     /// A receive is in progress (registered and not yet completed).
     pending: bool,
 }
@@ -271,7 +270,7 @@ impl<'a, T> RecvStream<'a, T> {
     fn with(source: StreamSource<'a, T>) -> Self {
         Self {
             source,
-            state: Box::default(),
+            state: Box::new(None),
             pending: false,
         }
     }

@@ -253,11 +253,17 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `w` stays in place until its operation completes or is cancelled.
-    unsafe fn register(cx: &mut Context<'_>, w: &mut AsyncWait<T>, queue: &mut VecDeque<Entry>) {
+    unsafe fn register<'w>(
+        cx: &mut Context<'_>,
+        slot: &'w mut Option<AsyncWait<T>>,
+        queue: &mut VecDeque<Entry>,
+    ) -> &'w mut AsyncWait<T> {
+        let w = slot.get_or_insert_with(AsyncWait::default);
         // SAFETY: not registered anywhere, so no selector is at the waiter.
         unsafe { w.arm(cx.waker()) };
         queue.push_back(entry(&w.waiter, &w.packet));
         w.registered = true;
+        w
     }
 
     /// One poll of an async send; `msg` holds the value until it is handed over.
@@ -269,9 +275,9 @@ impl<T> Channel<T> {
         &self,
         cx: &mut Context<'_>,
         msg: &mut Option<T>,
-        w: &mut AsyncWait<T>,
+        slot: &mut Option<AsyncWait<T>>,
     ) -> Poll<Result<(), T>> {
-        if w.registered {
+        if let Some(w) = slot.as_mut().filter(|w| w.registered) {
             return match self.poll_registered(cx, w, true) {
                 WAITING => Poll::Pending,
                 DISCONNECTED => {
@@ -301,10 +307,10 @@ impl<T> Channel<T> {
                 Poll::Ready(Ok(()))
             }
             Err(value) => {
-                // SAFETY: not registered, so no selector can reach the packet.
-                unsafe { w.packet.put(value) };
                 // SAFETY: the caller's contract.
-                unsafe { Self::register(cx, w, &mut inner.senders) };
+                let w = unsafe { Self::register(cx, slot, &mut inner.senders) };
+                // SAFETY: we hold the lock, so no selector can reach the packet yet.
+                unsafe { w.packet.put(value) };
                 Poll::Pending
             }
         }
@@ -312,10 +318,10 @@ impl<T> Channel<T> {
 
     /// An async send is dropped unfinished: withdraw it (its value is not sent), or
     /// accept that it was already taken.
-    pub(crate) fn cancel_send(&self, w: &mut AsyncWait<T>) {
-        if !w.registered {
+    pub(crate) fn cancel_send(&self, slot: &mut Option<AsyncWait<T>>) {
+        let Some(w) = slot.as_mut().filter(|w| w.registered) else {
             return;
-        }
+        };
         w.registered = false;
         let mut inner = self.lock();
         if w.waiter.try_abort() {
@@ -333,9 +339,9 @@ impl<T> Channel<T> {
     pub(crate) unsafe fn poll_recv(
         &self,
         cx: &mut Context<'_>,
-        w: &mut AsyncWait<T>,
+        slot: &mut Option<AsyncWait<T>>,
     ) -> Poll<Option<T>> {
-        if w.registered {
+        if let Some(w) = slot.as_mut().filter(|w| w.registered) {
             match self.poll_registered(cx, w, false) {
                 WAITING => return Poll::Pending,
                 DISCONNECTED => w.registered = false, // fall through: stash, then None
@@ -358,16 +364,16 @@ impl<T> Channel<T> {
             return Poll::Ready(None);
         }
         // SAFETY: the caller's contract.
-        unsafe { Self::register(cx, w, &mut inner.receivers) };
+        unsafe { Self::register(cx, slot, &mut inner.receivers) };
         Poll::Pending
     }
 
     /// An async receive is dropped unfinished: withdraw it, or pass on a value that
     /// was already put in its packet.
-    pub(crate) fn cancel_recv(&self, w: &mut AsyncWait<T>) {
-        if !w.registered {
+    pub(crate) fn cancel_recv(&self, slot: &mut Option<AsyncWait<T>>) {
+        let Some(w) = slot.as_mut().filter(|w| w.registered) else {
             return;
-        }
+        };
         w.registered = false;
         let mut inner = self.lock();
         if w.waiter.try_abort() {
