@@ -5,15 +5,14 @@
 //! `is_empty` lets the hot path skip the lock when nobody waits, which is the common
 //! case under load.
 
-use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 
-use super::waiter::{Entry, Operation, Unparker, Waiter};
+use super::waiter::{Entry, EntryQueue, Operation, Unparker, Waiter};
 use crate::loom::{lock, AtomicBool, Mutex};
 
 pub(crate) struct WaitQueue {
     /// The registrations, oldest first. Guarded by the mutex.
-    entries: Mutex<VecDeque<Entry>>,
+    entries: Mutex<EntryQueue>,
     /// Mirrors `entries.is_empty()`; written only with the lock held, read without.
     is_empty: AtomicBool,
 }
@@ -29,7 +28,7 @@ impl std::fmt::Debug for WaitQueue {
 impl WaitQueue {
     pub(crate) fn new() -> Self {
         Self {
-            entries: Mutex::new(VecDeque::new()),
+            entries: Mutex::new(EntryQueue::new()),
             is_empty: AtomicBool::new(true),
         }
     }
@@ -56,8 +55,7 @@ impl WaitQueue {
     /// Removes the registration of `oper` of `waiter`, if it is still queued.
     pub(crate) fn unregister(&self, waiter: &Waiter, oper: Operation) {
         let mut entries = lock(&self.entries);
-        if let Some(i) = entries.iter().position(|e| e.is(waiter, oper)) {
-            entries.remove(i);
+        if entries.remove(waiter, oper) {
             self.is_empty.store(entries.is_empty(), Ordering::SeqCst);
         }
     }
@@ -98,7 +96,7 @@ impl WaitQueue {
             let mut entries = lock(&self.entries);
             self.is_empty.store(true, Ordering::SeqCst);
             entries
-                .drain(..)
+                .drain()
                 // SAFETY: we hold the queue's lock, take each entry out of it, and
                 // release each selection before unlocking.
                 .filter_map(|e| unsafe { e.try_disconnect() }.map(|s| s.release()))

@@ -36,6 +36,7 @@
 //!    `WAITING` the owner touches them only when no entry of the waiter is queued,
 //!    so no selector can be at the CAS.
 
+use std::collections::VecDeque;
 use std::marker::PhantomPinned;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
@@ -412,5 +413,65 @@ impl<T> AsyncWait<T> {
         // SAFETY: the caller's contract.
         unsafe { self.waiter.set_waker(waker) };
         self.waker_id = Some(waker_id(waker));
+    }
+}
+
+/// A FIFO of entries that keeps its oldest entry inline: a channel's wait queues
+/// mostly hold zero or one entry, and then no separate heap line is touched.
+#[derive(Default)]
+pub(crate) struct EntryQueue {
+    /// The oldest entry; `None` only when the queue is empty.
+    head: Option<Entry>,
+    /// The others, oldest first.
+    rest: VecDeque<Entry>,
+}
+
+impl EntryQueue {
+    pub(crate) const fn new() -> Self {
+        Self {
+            head: None,
+            rest: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    #[inline]
+    pub(crate) fn push_back(&mut self, entry: Entry) {
+        if self.head.is_none() {
+            self.head = Some(entry);
+        } else {
+            self.rest.push_back(entry);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn pop_front(&mut self) -> Option<Entry> {
+        let head = self.head.take()?;
+        self.head = self.rest.pop_front();
+        Some(head)
+    }
+
+    /// Removes the entry of `oper` of `waiter`, if queued. Returns whether it was.
+    pub(crate) fn remove(&mut self, waiter: &Waiter, oper: Operation) -> bool {
+        if self.head.as_ref().is_some_and(|e| e.is(waiter, oper)) {
+            self.head = self.rest.pop_front();
+            return true;
+        }
+        match self.rest.iter().position(|e| e.is(waiter, oper)) {
+            Some(i) => {
+                self.rest.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes every entry out, oldest first.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Entry> {
+        let head = self.head.take();
+        head.into_iter().chain(std::mem::take(&mut self.rest))
     }
 }

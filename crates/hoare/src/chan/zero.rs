@@ -23,15 +23,16 @@ use std::time::Instant;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::waiter::{
-    AsyncWait, Entry, Operation, Packet, Selected, Unparker, Waiter, ABORTED, DISCONNECTED, WAITING,
+    AsyncWait, Entry, EntryQueue, Operation, Packet, Selected, Unparker, Waiter, ABORTED,
+    DISCONNECTED, WAITING,
 };
 use crate::loom::{lock, Mutex, MutexGuard};
 
 struct Inner<T> {
     /// Waiting senders, oldest first; each packet holds the value to send.
-    senders: VecDeque<Entry>,
+    senders: EntryQueue,
     /// Waiting receivers, oldest first; each packet is empty.
-    receivers: VecDeque<Entry>,
+    receivers: EntryQueue,
     /// Values a receiver had been given but whose future was dropped (see module docs).
     stash: VecDeque<T>,
     /// Closed by `close`, by the last sender, or by the last receiver.
@@ -46,7 +47,7 @@ pub(crate) struct Channel<T> {
 /// channel's lock held (the queue is part of it); the caller releases the selection
 /// before unlocking.
 #[inline]
-fn select_first(queue: &mut VecDeque<Entry>) -> Option<(Entry, Selected)> {
+fn select_first(queue: &mut EntryQueue) -> Option<(Entry, Selected)> {
     while let Some(entry) = queue.pop_front() {
         // SAFETY: we hold the channel's lock and took the entry out of its queue;
         // the caller releases the selection under the same lock.
@@ -58,10 +59,8 @@ fn select_first(queue: &mut VecDeque<Entry>) -> Option<(Entry, Selected)> {
     None
 }
 
-fn remove(queue: &mut VecDeque<Entry>, waiter: &Waiter) {
-    if let Some(i) = queue.iter().position(|e| e.is(waiter, Operation::SINGLE)) {
-        queue.remove(i);
-    }
+fn remove(queue: &mut EntryQueue, waiter: &Waiter) {
+    queue.remove(waiter, Operation::SINGLE);
 }
 
 fn entry<T>(waiter: &Waiter, packet: &Packet<T>) -> Entry {
@@ -106,8 +105,8 @@ impl<T> Channel<T> {
     pub(crate) fn new() -> Self {
         Self {
             inner: Mutex::new(Inner {
-                senders: VecDeque::new(),
-                receivers: VecDeque::new(),
+                senders: EntryQueue::new(),
+                receivers: EntryQueue::new(),
                 stash: VecDeque::new(),
                 closed: false,
             }),
@@ -256,7 +255,7 @@ impl<T> Channel<T> {
     unsafe fn register<'w>(
         cx: &mut Context<'_>,
         slot: &'w mut Option<AsyncWait<T>>,
-        queue: &mut VecDeque<Entry>,
+        queue: &mut EntryQueue,
     ) -> &'w mut AsyncWait<T> {
         let w = slot.get_or_insert_with(AsyncWait::default);
         // SAFETY: not registered anywhere, so no selector is at the waiter.
@@ -404,8 +403,8 @@ impl<T> Channel<T> {
                 return false;
             }
             inner.closed = true;
-            let senders = std::mem::take(&mut inner.senders);
-            let receivers = std::mem::take(&mut inner.receivers);
+            let senders: Vec<Entry> = inner.senders.drain().collect();
+            let receivers: Vec<Entry> = inner.receivers.drain().collect();
             senders
                 .into_iter()
                 .chain(receivers)
