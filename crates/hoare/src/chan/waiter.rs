@@ -26,11 +26,12 @@
 //! 1. A waiter outlives every queue entry that points to it: before a waiter is
 //!    dropped, its owner removes each of its entries, holding that queue's lock,
 //!    except an entry that a selector already removed.
-//! 2. A selector touches a waiter only while holding the lock of a queue that holds
-//!    one of its entries. Only the selector whose CAS wins goes on: it takes the
-//!    waiter's [`Unparker`], fills the waiter's packet if the operation moves a
-//!    value, and then sets `done` ([`Selected::release`]); after that store it
-//!    touches the waiter no more.
+//! 2. A selector reaches a waiter only through an entry, holding the lock of the
+//!    queue the entry is in, and tries the CAS there. Only the selector whose CAS
+//!    wins goes on; from then on the waiter and its packet are that selector's alone
+//!    (with or without the lock) until it sets `done`: it fills the packet if the
+//!    operation moves a value, takes the waiter's [`Unparker`], and sets `done`
+//!    ([`Selected::release`]). After that store it touches the waiter no more.
 //! 3. The owner, having seen its state moved by another party, waits for `done`
 //!    before it touches its unparker or packet, or leaves. While the state is
 //!    `WAITING` the owner touches them only when no entry of the waiter is queued,
@@ -207,8 +208,8 @@ impl Waiter {
     /// a [`Selected`] and must [`release`](Selected::release) it.
     ///
     /// # Safety
-    /// The caller holds the lock of a queue that holds an entry of this waiter
-    /// (rule 1 keeps it alive), and keeps holding it until it releases the waiter.
+    /// The caller holds the lock of a queue that holds an entry of this waiter, so
+    /// rule 1 keeps it alive; after a win the owner waits for the release (rule 3).
     pub(crate) unsafe fn try_select(&self, to: usize) -> Option<Selected> {
         // ORDERING: AcqRel: the winner acquires the owner's registration (its
         // unparker, its packet) and releases what it did before to the owner.
@@ -266,8 +267,8 @@ impl Waiter {
     }
 }
 
-/// A waiter this thread has just selected while holding a queue lock. It must be
-/// released, still under the lock, and its owner unparked after unlocking.
+/// A waiter this thread has just selected (its CAS won). It must be released, after
+/// which its owner is unparked; neither needs the queue lock any more.
 #[must_use = "a selected waiter must be released"]
 pub(crate) struct Selected {
     waiter: *const Waiter,
@@ -279,8 +280,8 @@ impl Selected {
     /// releasing its lock.
     #[inline]
     pub(crate) fn release(self) -> Unparker {
-        // SAFETY: we won the CAS and still hold the queue lock (the `try_select`
-        // contract), so the waiter is alive and its unparker is ours until `done`.
+        // SAFETY: we won the CAS, so the owner waits for `done` (rule 3): the waiter is
+        // alive and its unparker is ours until the store below.
         unsafe {
             let waiter = &*self.waiter;
             let unparker = waiter
@@ -316,9 +317,8 @@ impl Entry {
     /// Tries to select this entry's waiter for its operation.
     ///
     /// # Safety
-    /// The caller holds the lock of the queue this entry was in, took the entry out
-    /// of it within the same critical section, and releases the [`Selected`] before
-    /// unlocking.
+    /// The caller holds the lock of the queue this entry was in and took the entry
+    /// out of it within the same critical section.
     pub(crate) unsafe fn try_select(&self) -> Option<Selected> {
         // SAFETY: rule 1 keeps the waiter alive while we hold the lock of the queue
         // the entry was in; the caller's contract is rule 2.

@@ -9,9 +9,9 @@
 //!   of the other side, and only waits if there is none.
 //! - Every waiting entry carries a [`Packet`]: a waiting sender's holds its value, a
 //!   waiting receiver's is where a sender puts one. Only the party that wins the
-//!   waiter's `try_select` touches a packet, with the lock held, before it releases
-//!   the waiter; the owner takes the packet back once the waiter is settled (see
-//!   `waiter.rs`).
+//!   waiter's `try_select` (under the lock) touches a packet, after unlocking and
+//!   before it releases the waiter; the owner takes the packet back once the waiter
+//!   is settled (see `waiter.rs`). Critical sections are thus a pop and a CAS.
 //! - A task's future can be dropped after a sender put a value in its packet. The
 //!   value is then offered to the next waiting receiver or, if there is none, kept
 //!   in `stash` and handed to the next receiver that comes. So no value is lost, and
@@ -71,33 +71,84 @@ fn entry<T>(waiter: &Waiter, packet: &Packet<T>) -> Entry {
     }
 }
 
-impl<T> Inner<T> {
-    /// Gives `msg` to the first waiting receiver. Returns how to wake it.
-    fn offer(&mut self, msg: T) -> Result<Unparker, T> {
-        match select_first(&mut self.receivers) {
-            Some((entry, selected)) => {
-                let packet = entry.packet as *const Packet<T>;
-                // SAFETY: we won the receiver's CAS and hold the lock, so its packet
-                // is alive and ours until we release it (waiter protocol rule 2).
-                unsafe { (*packet).put(msg) };
-                Ok(selected.release())
-            }
-            None => Err(msg),
-        }
+/// A waiting party this thread has selected: until [`Handoff::give`] or
+/// [`Handoff::take`] releases it, its waiter and packet are ours (the owner waits for
+/// `done`), so the transfer itself happens after the channel is unlocked.
+#[must_use = "a selected party must be released"]
+struct Handoff<T> {
+    selected: Selected,
+    packet: *const Packet<T>,
+}
+
+impl<T> Handoff<T> {
+    /// Puts `msg` in a waiting receiver's packet and releases it.
+    fn give(self, msg: T) -> Unparker {
+        // SAFETY: we won the receiver's CAS, so its packet is alive and ours until
+        // we release the waiter (waiter protocol rule 2).
+        unsafe { (*self.packet).put(msg) };
+        self.selected.release()
     }
 
-    /// Takes a value from the stash or from the first waiting sender. Returns it and
-    /// how to wake the sender.
-    fn take(&mut self) -> Option<(T, Option<Unparker>)> {
-        if let Some(msg) = self.stash.pop_front() {
-            return Some((msg, None));
+    /// Takes the value out of a waiting sender's packet and releases it.
+    fn take(self) -> (T, Unparker) {
+        // SAFETY: as in `give`.
+        let msg = unsafe { (*self.packet).take() };
+        let unparker = self.selected.release();
+        (
+            msg.expect("a waiting sender's packet holds its value"),
+            unparker,
+        )
+    }
+}
+
+impl<T> Inner<T> {
+    /// Selects the first waiting receiver.
+    fn receiver(&mut self) -> Option<Handoff<T>> {
+        select_first(&mut self.receivers).map(|(entry, selected)| Handoff {
+            selected,
+            packet: entry.packet as *const Packet<T>,
+        })
+    }
+
+    /// Selects the first waiting sender.
+    fn sender(&mut self) -> Option<Handoff<T>> {
+        select_first(&mut self.senders).map(|(entry, selected)| Handoff {
+            selected,
+            packet: entry.packet as *const Packet<T>,
+        })
+    }
+}
+
+/// Receives from the stash or from a waiting sender, unlocking `inner` first when
+/// a sender is involved. `Err` gives the guard back when there is nothing to take.
+fn take_now<T>(mut inner: MutexGuard<'_, Inner<T>>) -> Result<T, MutexGuard<'_, Inner<T>>> {
+    if let Some(msg) = inner.stash.pop_front() {
+        return Ok(msg);
+    }
+    match inner.sender() {
+        Some(handoff) => {
+            drop(inner);
+            let (msg, sender) = handoff.take();
+            sender.unpark();
+            Ok(msg)
         }
-        let (entry, selected) = select_first(&mut self.senders)?;
-        let packet = entry.packet as *const Packet<T>;
-        // SAFETY: as in `offer`; a waiting sender's packet always holds its value.
-        let msg = unsafe { (*packet).take() };
-        let sender = selected.release();
-        msg.map(|m| (m, Some(sender)))
+        None => Err(inner),
+    }
+}
+
+/// Gives `msg` to a waiting receiver, unlocking `inner` first. `Err` gives the value
+/// and the guard back when no receiver waits.
+fn give_now<T>(
+    mut inner: MutexGuard<'_, Inner<T>>,
+    msg: T,
+) -> Result<(), (T, MutexGuard<'_, Inner<T>>)> {
+    match inner.receiver() {
+        Some(handoff) => {
+            drop(inner);
+            handoff.give(msg).unpark();
+            Ok(())
+        }
+        None => Err((msg, inner)),
     }
 }
 
@@ -118,18 +169,11 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        let mut inner = self.lock();
+        let inner = self.lock();
         if inner.closed {
             return Err(TrySendError::Closed(msg));
         }
-        match inner.offer(msg) {
-            Ok(receiver) => {
-                drop(inner);
-                receiver.unpark();
-                Ok(())
-            }
-            Err(msg) => Err(TrySendError::Full(msg)),
-        }
+        give_now(inner, msg).map_err(|(msg, _)| TrySendError::Full(msg))
     }
 
     pub(crate) fn send(
@@ -137,17 +181,13 @@ impl<T> Channel<T> {
         msg: T,
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
-        let mut inner = self.lock();
+        let inner = self.lock();
         if inner.closed {
             return Err(SendTimeoutError::Closed(msg));
         }
-        let msg = match inner.offer(msg) {
-            Ok(receiver) => {
-                drop(inner);
-                receiver.unpark();
-                return Ok(());
-            }
-            Err(msg) => msg,
+        let (msg, mut inner) = match give_now(inner, msg) {
+            Ok(()) => return Ok(()),
+            Err(back) => back,
         };
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(SendTimeoutError::Timeout(msg));
@@ -176,14 +216,10 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let mut inner = self.lock();
-        if let Some((msg, sender)) = inner.take() {
-            drop(inner);
-            if let Some(s) = sender {
-                s.unpark();
-            }
-            return Ok(msg);
-        }
+        let inner = match take_now(self.lock()) {
+            Ok(msg) => return Ok(msg),
+            Err(inner) => inner,
+        };
         Err(if inner.closed {
             TryRecvError::Closed
         } else {
@@ -192,14 +228,10 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let mut inner = self.lock();
-        if let Some((msg, sender)) = inner.take() {
-            drop(inner);
-            if let Some(s) = sender {
-                s.unpark();
-            }
-            return Ok(msg);
-        }
+        let mut inner = match take_now(self.lock()) {
+            Ok(msg) => return Ok(msg),
+            Err(inner) => inner,
+        };
         if inner.closed {
             return Err(RecvTimeoutError::Closed);
         }
@@ -295,17 +327,13 @@ impl<T> Channel<T> {
         let Some(value) = msg.take() else {
             return Poll::Ready(Ok(()));
         };
-        let mut inner = self.lock();
+        let inner = self.lock();
         if inner.closed {
             return Poll::Ready(Err(value));
         }
-        match inner.offer(value) {
-            Ok(receiver) => {
-                drop(inner);
-                receiver.unpark();
-                Poll::Ready(Ok(()))
-            }
-            Err(value) => {
+        match give_now(inner, value) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err((value, mut inner)) => {
                 // SAFETY: the caller's contract.
                 let w = unsafe { Self::register(cx, slot, &mut inner.senders) };
                 // SAFETY: we hold the lock, so no selector can reach the packet yet.
@@ -351,14 +379,10 @@ impl<T> Channel<T> {
                 }
             }
         }
-        let mut inner = self.lock();
-        if let Some((msg, sender)) = inner.take() {
-            drop(inner);
-            if let Some(s) = sender {
-                s.unpark();
-            }
-            return Poll::Ready(Some(msg));
-        }
+        let mut inner = match take_now(self.lock()) {
+            Ok(msg) => return Poll::Ready(Some(msg)),
+            Err(inner) => inner,
+        };
         if inner.closed {
             return Poll::Ready(None);
         }
@@ -386,12 +410,8 @@ impl<T> Channel<T> {
         let Some(msg) = (unsafe { w.packet.take() }) else {
             return;
         };
-        match inner.offer(msg) {
-            Ok(receiver) => {
-                drop(inner);
-                receiver.unpark();
-            }
-            Err(msg) => inner.stash.push_back(msg),
+        if let Err((msg, mut inner)) = give_now(inner, msg) {
+            inner.stash.push_back(msg);
         }
     }
 
