@@ -15,7 +15,9 @@
 //! - A task's future can be dropped after a sender put a value in its packet. The
 //!   value is then offered to the next waiting receiver or, if there is none, kept
 //!   in `stash` and handed to the next receiver that comes. So no value is lost, and
-//!   a sender is only told "sent" once a receiver took its value.
+//!   a sender is only told "sent" once a receiver took its value. (One narrow race
+//!   remains visible: if the channel closes while such a value is in flight, a
+//!   receiver may see `None` and a later receive still get the stashed value.)
 
 use std::collections::VecDeque;
 use std::task::{Context, Poll};
