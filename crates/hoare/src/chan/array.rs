@@ -225,15 +225,7 @@ impl<T> Channel<T> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(SendTimeoutError::Timeout(msg));
             }
-            let waiter = Waiter::for_thread();
-            self.senders.register(&waiter, Operation::SINGLE);
-            if self.can_send() {
-                waiter.try_abort();
-            }
-            if waiter.wait_until(deadline) < Operation::SINGLE.id() {
-                // Aborted or disconnected: make sure no entry outlives the waiter.
-                self.senders.unregister(&waiter, Operation::SINGLE);
-            }
+            block_in(&self.senders, || self.can_send(), deadline);
         }
     }
 
@@ -255,15 +247,7 @@ impl<T> Channel<T> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(RecvTimeoutError::Timeout);
             }
-            let waiter = Waiter::for_thread();
-            self.receivers.register(&waiter, Operation::SINGLE);
-            if self.can_recv() {
-                waiter.try_abort();
-            }
-            if waiter.wait_until(deadline) < Operation::SINGLE.id() {
-                // Aborted or disconnected: make sure no entry outlives the waiter.
-                self.receivers.unregister(&waiter, Operation::SINGLE);
-            }
+            block_in(&self.receivers, || self.can_recv(), deadline);
         }
     }
 
@@ -373,6 +357,21 @@ impl<T> Channel<T> {
                 };
             }
         }
+    }
+}
+
+/// Blocks the calling thread in `queue` until it is notified, `ready` turns true
+/// (checked once after registering, so no wake-up is lost), or `deadline` passes.
+/// The caller then retries its operation.
+fn block_in(queue: &WaitQueue, ready: impl Fn() -> bool, deadline: Option<Instant>) {
+    let waiter = Waiter::for_thread();
+    queue.register(&waiter, Operation::SINGLE);
+    if ready() {
+        waiter.try_abort();
+    }
+    if waiter.wait_until(deadline) < Operation::SINGLE.id() {
+        // Aborted or disconnected: make sure no entry outlives the waiter.
+        queue.unregister(&waiter, Operation::SINGLE);
     }
 }
 
