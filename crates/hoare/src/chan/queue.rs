@@ -44,7 +44,7 @@ impl WaitQueue {
     /// never lost.
     pub(crate) fn register(&self, waiter: &Waiter, oper: Operation) {
         let mut entries = lock(&self.entries);
-        entries.push_back(Entry {
+        entries.as_mut().push_back(Entry {
             waiter,
             oper,
             packet: std::ptr::null_mut(),
@@ -55,8 +55,9 @@ impl WaitQueue {
     /// Removes the registration of `oper` of `waiter`, if it is still queued.
     pub(crate) fn unregister(&self, waiter: &Waiter, oper: Operation) {
         let mut entries = lock(&self.entries);
-        if entries.remove(waiter, oper) {
-            self.is_empty.store(entries.is_empty(), Ordering::SeqCst);
+        if entries.as_mut().remove(waiter, oper) {
+            self.is_empty
+                .store(entries.as_mut().is_empty(), Ordering::SeqCst);
         }
     }
 
@@ -73,7 +74,7 @@ impl WaitQueue {
     fn notify_one_slow(&self) {
         let mut entries = lock(&self.entries);
         let mut chosen = None;
-        while let Some(entry) = entries.pop_front() {
+        while let Some(entry) = entries.as_mut().pop_front() {
             // SAFETY: we hold the queue's lock, took the entry out of it, and release
             // the selection before unlocking.
             if let Some(selected) = unsafe { entry.try_select() } {
@@ -83,7 +84,8 @@ impl WaitQueue {
             // Its owner is giving up (and will find the entry gone), or it was
             // selected through another registration: drop the stale entry.
         }
-        self.is_empty.store(entries.is_empty(), Ordering::SeqCst);
+        self.is_empty
+            .store(entries.as_mut().is_empty(), Ordering::SeqCst);
         drop(entries);
         if let Some(unparker) = chosen {
             unparker.unpark();
@@ -96,7 +98,9 @@ impl WaitQueue {
             let mut entries = lock(&self.entries);
             self.is_empty.store(true, Ordering::SeqCst);
             entries
+                .as_mut()
                 .drain()
+                .into_iter()
                 // SAFETY: we hold the queue's lock, take each entry out of it, and
                 // release each selection before unlocking.
                 .filter_map(|e| unsafe { e.try_disconnect() }.map(|s| s.release()))

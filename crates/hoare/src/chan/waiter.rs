@@ -434,6 +434,24 @@ impl EntryQueue {
         }
     }
 
+    pub(crate) fn as_mut(&mut self) -> EntryQueueMut<'_> {
+        EntryQueueMut {
+            head: &mut self.head,
+            rest: &mut self.rest,
+        }
+    }
+}
+
+/// An [`EntryQueue`] whose two parts may live apart, so that a channel can keep the
+/// oldest entry of each of its queues in one cache line.
+pub(crate) struct EntryQueueMut<'a> {
+    /// The oldest entry; `None` only when the queue is empty.
+    pub(crate) head: &'a mut Option<Entry>,
+    /// The others, oldest first.
+    pub(crate) rest: &'a mut VecDeque<Entry>,
+}
+
+impl EntryQueueMut<'_> {
     pub(crate) fn is_empty(&self) -> bool {
         self.head.is_none()
     }
@@ -441,7 +459,7 @@ impl EntryQueue {
     #[inline]
     pub(crate) fn push_back(&mut self, entry: Entry) {
         if self.head.is_none() {
-            self.head = Some(entry);
+            *self.head = Some(entry);
         } else {
             self.rest.push_back(entry);
         }
@@ -450,14 +468,14 @@ impl EntryQueue {
     #[inline]
     pub(crate) fn pop_front(&mut self) -> Option<Entry> {
         let head = self.head.take()?;
-        self.head = self.rest.pop_front();
+        *self.head = self.rest.pop_front();
         Some(head)
     }
 
     /// Removes the entry of `oper` of `waiter`, if queued. Returns whether it was.
     pub(crate) fn remove(&mut self, waiter: &Waiter, oper: Operation) -> bool {
         if self.head.as_ref().is_some_and(|e| e.is(waiter, oper)) {
-            self.head = self.rest.pop_front();
+            *self.head = self.rest.pop_front();
             return true;
         }
         match self.rest.iter().position(|e| e.is(waiter, oper)) {
@@ -470,8 +488,10 @@ impl EntryQueue {
     }
 
     /// Takes every entry out, oldest first.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Entry> {
-        let head = self.head.take();
-        head.into_iter().chain(std::mem::take(&mut self.rest))
+    pub(crate) fn drain(&mut self) -> Vec<Entry> {
+        let mut all = Vec::with_capacity(1 + self.rest.len());
+        all.extend(self.head.take());
+        all.extend(self.rest.drain(..));
+        all
     }
 }

@@ -25,22 +25,50 @@ use std::time::Instant;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::waiter::{
-    AsyncWait, Entry, EntryQueue, Operation, Packet, Selected, Unparker, Waiter, ABORTED,
+    AsyncWait, Entry, EntryQueueMut, Operation, Packet, Selected, Unparker, Waiter, ABORTED,
     DISCONNECTED, WAITING,
 };
 use crate::loom::{lock, Mutex, MutexGuard};
 
+/// The fields every operation touches come first, so that with the mutex word
+/// they share one cache line (`Channel` is line-aligned): the oldest waiting sender
+/// and receiver, and `closed`. The rest of the queues and the stash come after.
+#[repr(C)]
 struct Inner<T> {
-    /// Waiting senders, oldest first; each packet holds the value to send.
-    senders: EntryQueue,
-    /// Waiting receivers, oldest first; each packet is empty.
-    receivers: EntryQueue,
-    /// Values a receiver had been given but whose future was dropped (see module docs).
-    stash: VecDeque<T>,
+    /// The oldest waiting sender; its packet holds the value to send.
+    sender: Option<Entry>,
+    /// The oldest waiting receiver; its packet is empty.
+    receiver: Option<Entry>,
     /// Closed by `close`, by the last sender, or by the last receiver.
     closed: bool,
+    /// The other waiting senders, oldest first.
+    more_senders: VecDeque<Entry>,
+    /// The other waiting receivers, oldest first.
+    more_receivers: VecDeque<Entry>,
+    /// Values a receiver had been given but whose future was dropped (see module docs).
+    stash: VecDeque<T>,
 }
 
+impl<T> Inner<T> {
+    /// The waiting senders, oldest first.
+    fn senders(&mut self) -> EntryQueueMut<'_> {
+        EntryQueueMut {
+            head: &mut self.sender,
+            rest: &mut self.more_senders,
+        }
+    }
+
+    /// The waiting receivers, oldest first.
+    fn receivers(&mut self) -> EntryQueueMut<'_> {
+        EntryQueueMut {
+            head: &mut self.receiver,
+            rest: &mut self.more_receivers,
+        }
+    }
+}
+
+/// Aligned to a cache line: see [`Inner`].
+#[repr(align(64))]
 pub(crate) struct Channel<T> {
     inner: Mutex<Inner<T>>,
 }
@@ -49,7 +77,7 @@ pub(crate) struct Channel<T> {
 /// channel's lock held (the queue is part of it); the caller releases the selection
 /// before unlocking.
 #[inline]
-fn select_first(queue: &mut EntryQueue) -> Option<(Entry, Selected)> {
+fn select_first(mut queue: EntryQueueMut<'_>) -> Option<(Entry, Selected)> {
     while let Some(entry) = queue.pop_front() {
         // SAFETY: we hold the channel's lock and took the entry out of its queue;
         // the caller releases the selection under the same lock.
@@ -61,7 +89,7 @@ fn select_first(queue: &mut EntryQueue) -> Option<(Entry, Selected)> {
     None
 }
 
-fn remove(queue: &mut EntryQueue, waiter: &Waiter) {
+fn remove(mut queue: EntryQueueMut<'_>, waiter: &Waiter) {
     queue.remove(waiter, Operation::SINGLE);
 }
 
@@ -106,7 +134,7 @@ impl<T> Handoff<T> {
 impl<T> Inner<T> {
     /// Selects the first waiting receiver.
     fn receiver(&mut self) -> Option<Handoff<T>> {
-        select_first(&mut self.receivers).map(|(entry, selected)| Handoff {
+        select_first(self.receivers()).map(|(entry, selected)| Handoff {
             selected,
             packet: entry.packet as *const Packet<T>,
         })
@@ -114,7 +142,7 @@ impl<T> Inner<T> {
 
     /// Selects the first waiting sender.
     fn sender(&mut self) -> Option<Handoff<T>> {
-        select_first(&mut self.senders).map(|(entry, selected)| Handoff {
+        select_first(self.senders()).map(|(entry, selected)| Handoff {
             selected,
             packet: entry.packet as *const Packet<T>,
         })
@@ -158,10 +186,12 @@ impl<T> Channel<T> {
     pub(crate) fn new() -> Self {
         Self {
             inner: Mutex::new(Inner {
-                senders: EntryQueue::new(),
-                receivers: EntryQueue::new(),
-                stash: VecDeque::new(),
+                sender: None,
+                receiver: None,
                 closed: false,
+                more_senders: VecDeque::new(),
+                more_receivers: VecDeque::new(),
+                stash: VecDeque::new(),
             }),
         }
     }
@@ -196,12 +226,12 @@ impl<T> Channel<T> {
         }
         let packet = Packet::new(Some(msg));
         let waiter = Waiter::for_thread();
-        inner.senders.push_back(entry(&waiter, &packet));
+        inner.senders().push_back(entry(&waiter, &packet));
         drop(inner);
         // `wait_until` returns once nobody else touches `waiter` or `packet`.
         match waiter.wait_until(deadline) {
             ABORTED => {
-                remove(&mut self.lock().senders, &waiter);
+                remove(self.lock().senders(), &waiter);
                 // SAFETY: we aborted: no selector touched or will touch the packet.
                 Err(SendTimeoutError::Timeout(
                     unsafe { packet.take() }.expect("value still in packet"),
@@ -242,11 +272,11 @@ impl<T> Channel<T> {
         }
         let packet = Packet::<T>::new(None);
         let waiter = Waiter::for_thread();
-        inner.receivers.push_back(entry(&waiter, &packet));
+        inner.receivers().push_back(entry(&waiter, &packet));
         drop(inner);
         match waiter.wait_until(deadline) {
             ABORTED => {
-                remove(&mut self.lock().receivers, &waiter);
+                remove(self.lock().receivers(), &waiter);
                 Err(RecvTimeoutError::Timeout)
             }
             DISCONNECTED => Err(RecvTimeoutError::Closed),
@@ -266,12 +296,12 @@ impl<T> Channel<T> {
             // The waker changed: re-register with the new one, unless selected meanwhile.
             let mut inner = self.lock();
             if w.waiter.try_abort() {
-                let queue = if is_send {
-                    &mut inner.senders
+                let mut queue = if is_send {
+                    inner.senders()
                 } else {
-                    &mut inner.receivers
+                    inner.receivers()
                 };
-                remove(queue, &w.waiter);
+                queue.remove(&w.waiter, Operation::SINGLE);
                 // SAFETY: our entry is out of the queue, and no selector is at the
                 // waiter (we aborted it).
                 unsafe { w.arm(cx.waker()) };
@@ -289,7 +319,7 @@ impl<T> Channel<T> {
     unsafe fn register<'w>(
         cx: &mut Context<'_>,
         slot: &'w mut Option<AsyncWait<T>>,
-        queue: &mut EntryQueue,
+        mut queue: EntryQueueMut<'_>,
     ) -> &'w mut AsyncWait<T> {
         let w = slot.get_or_insert_with(AsyncWait::default);
         // SAFETY: not registered anywhere, so no selector is at the waiter.
@@ -337,7 +367,7 @@ impl<T> Channel<T> {
             Ok(()) => Poll::Ready(Ok(())),
             Err((value, mut inner)) => {
                 // SAFETY: the caller's contract.
-                let w = unsafe { Self::register(cx, slot, &mut inner.senders) };
+                let w = unsafe { Self::register(cx, slot, inner.senders()) };
                 // SAFETY: we hold the lock, so no selector can reach the packet yet.
                 unsafe { w.packet.put(value) };
                 Poll::Pending
@@ -354,7 +384,7 @@ impl<T> Channel<T> {
         w.registered = false;
         let mut inner = self.lock();
         if w.waiter.try_abort() {
-            remove(&mut inner.senders, &w.waiter);
+            remove(inner.senders(), &w.waiter);
         } else {
             // A receiver took the value, or the channel was closed.
             w.waiter.wait_done();
@@ -389,7 +419,7 @@ impl<T> Channel<T> {
             return Poll::Ready(None);
         }
         // SAFETY: the caller's contract.
-        unsafe { Self::register(cx, slot, &mut inner.receivers) };
+        unsafe { Self::register(cx, slot, inner.receivers()) };
         Poll::Pending
     }
 
@@ -402,7 +432,7 @@ impl<T> Channel<T> {
         w.registered = false;
         let mut inner = self.lock();
         if w.waiter.try_abort() {
-            remove(&mut inner.receivers, &w.waiter);
+            remove(inner.receivers(), &w.waiter);
             return;
         }
         if w.waiter.settled(w.waiter.state()) == DISCONNECTED {
@@ -425,8 +455,8 @@ impl<T> Channel<T> {
                 return false;
             }
             inner.closed = true;
-            let senders: Vec<Entry> = inner.senders.drain().collect();
-            let receivers: Vec<Entry> = inner.receivers.drain().collect();
+            let senders = inner.senders().drain();
+            let receivers = inner.receivers().drain();
             senders
                 .into_iter()
                 .chain(receivers)
