@@ -15,6 +15,10 @@ use super::{FlavorRef, Handle, Receiver, Sender};
 /// The future of [`Sender::send_async`]; resolves to `Ok(())` once the value is sent,
 /// or `Err(SendError(value))` if the channel is closed.
 ///
+/// While it waits, the channel holds the address of the waiter inside it (so waiting
+/// allocates nothing); it is therefore `!Unpin`. `.await` pins it for you; to poll
+/// it by hand, pin it first (`std::pin::pin!`).
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -154,6 +158,9 @@ fn cancel_recv<T>(rx: &Receiver<T>, state: &mut Option<AsyncWait<T>>) {
 
 /// The future of [`Receiver::recv_async`]; resolves to `Some(value)`, or `None` once
 /// the channel is closed and drained.
+///
+/// `!Unpin` for the same reason as [`SendFuture`]; [`RecvStream`] is `Unpin` (it keeps
+/// its wait state boxed, once per stream).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
