@@ -57,7 +57,7 @@ struct Cli {
     /// Only these modes, comma-separated: blocking, async.
     #[arg(long, value_delimiter = ',')]
     mode: Vec<String>,
-    /// Directory for the markdown and SVG results [default: <workspace>/bench/results].
+    /// Directory for the markdown and SVG results (default: `<workspace>/bench/results`).
     #[arg(long)]
     out_dir: Option<PathBuf>,
     /// Do not write the markdown and SVG results.

@@ -31,7 +31,7 @@
 //! | `for v := range ch` | `for v in &rx` · `rx.stream()` |
 //! | `close(ch)` | `tx.close()` |
 //! | `len(ch)`, `cap(ch)` | `rx.len()`, `rx.capacity()` |
-//! | `var ch chan T` (nil) | [`chan::nil()`](nil) · [`chan::never()`](never) |
+//! | `var ch chan T` (nil) | [`chan::nil()`](nil()) · [`chan::never()`](never()) |
 //!
 //! # Go's channel state table, in hoare
 //!
