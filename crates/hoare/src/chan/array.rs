@@ -256,7 +256,7 @@ impl<T> Channel<T> {
         &self,
         cx: &mut Context<'_>,
         msg: &mut Option<T>,
-        w: &mut AsyncWait<T>,
+        w: &mut Option<AsyncWait<T>>,
     ) -> Poll<Result<(), T>> {
         loop {
             let Some(m) = msg.take() else {
@@ -282,7 +282,11 @@ impl<T> Channel<T> {
     }
 
     /// One poll of an async receive.
-    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, w: &mut AsyncWait<T>) -> Poll<Option<T>> {
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        w: &mut Option<AsyncWait<T>>,
+    ) -> Poll<Option<T>> {
         loop {
             match self.try_recv() {
                 Ok(msg) => {
@@ -303,12 +307,12 @@ impl<T> Channel<T> {
     }
 
     /// Called when an async send is dropped unfinished.
-    pub(crate) fn cancel_send(&self, w: &mut AsyncWait<T>) {
+    pub(crate) fn cancel_send(&self, w: &mut Option<AsyncWait<T>>) {
         finish(w, &self.senders);
     }
 
     /// Called when an async receive is dropped unfinished.
-    pub(crate) fn cancel_recv(&self, w: &mut AsyncWait<T>) {
+    pub(crate) fn cancel_recv(&self, w: &mut Option<AsyncWait<T>>) {
         finish(w, &self.receivers);
     }
 
@@ -379,14 +383,18 @@ fn block_in(queue: &WaitQueue, ready: impl Fn() -> bool, deadline: Option<Instan
 /// Returns true when the task should return `Pending`, false when it should retry
 /// its operation now.
 ///
+/// The wait state is made on first need: an operation that completes at once
+/// never sets one up.
+///
 /// # Safety
-/// `w` stays in place until [`finish`] has run on it.
+/// `slot` stays in place until [`finish`] has run on it.
 unsafe fn park<T>(
-    w: &mut AsyncWait<T>,
+    slot: &mut Option<AsyncWait<T>>,
     cx: &mut Context<'_>,
     queue: &WaitQueue,
     ready: impl Fn() -> bool,
 ) -> bool {
+    let w = slot.get_or_insert_with(AsyncWait::default);
     if w.registered {
         let state = w.waiter.state();
         if state != WAITING {
@@ -428,10 +436,10 @@ unsafe fn park<T>(
 /// was polled for another reason), and a notification may have reached it
 /// meanwhile; that notification is then passed on, so the value or room it stood
 /// for reaches another waiter instead of being swallowed.
-fn finish<T>(w: &mut AsyncWait<T>, queue: &WaitQueue) {
-    if !w.registered {
+fn finish<T>(slot: &mut Option<AsyncWait<T>>, queue: &WaitQueue) {
+    let Some(w) = slot.as_mut().filter(|w| w.registered) else {
         return;
-    }
+    };
     w.registered = false;
     if w.waiter.try_abort() {
         queue.unregister(&w.waiter, Operation::SINGLE);

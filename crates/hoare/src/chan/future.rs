@@ -7,10 +7,10 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::error::{SendError, TryRecvError, TrySendError};
+use super::error::SendError;
 use super::receiver::RecvInner;
 use super::waiter::AsyncWait;
-use super::{FlavorRef, Handle, Receiver, Sender};
+use super::{FlavorRef, Receiver, Sender};
 
 /// The future of [`Sender::send_async`]; resolves to `Ok(())` once the value is sent,
 /// or `Err(SendError(value))` if the channel is closed.
@@ -63,26 +63,7 @@ impl<T> Future for SendFuture<'_, T> {
             return Poll::Ready(Ok(()));
         }
         let r = match shared.flavor() {
-            FlavorRef::Array(c) => {
-                if this.state.is_none() {
-                    // First poll: try once before setting up to wait.
-                    if let Some(msg) = this.msg.take() {
-                        match c.try_send(msg) {
-                            Ok(()) => {
-                                this.done = true;
-                                return Poll::Ready(Ok(()));
-                            }
-                            Err(TrySendError::Closed(msg)) => {
-                                this.done = true;
-                                return Poll::Ready(Err(SendError(msg)));
-                            }
-                            Err(TrySendError::Full(msg)) => this.msg = Some(msg),
-                        }
-                    }
-                }
-                let w = this.state.get_or_insert_with(AsyncWait::default);
-                c.poll_send(cx, &mut this.msg, w)
-            }
+            FlavorRef::Array(c) => c.poll_send(cx, &mut this.msg, &mut this.state),
             // SAFETY: `this.state` is pinned (see above).
             FlavorRef::Zero(c) => unsafe { c.poll_send(cx, &mut this.msg, &mut this.state) },
         };
@@ -103,11 +84,7 @@ impl<T> Drop for SendFuture<'_, T> {
         }
         if let Some(shared) = &self.sender.shared {
             match shared.flavor() {
-                FlavorRef::Array(c) => {
-                    if let Some(state) = &mut self.state {
-                        c.cancel_send(state);
-                    }
-                }
+                FlavorRef::Array(c) => c.cancel_send(&mut self.state),
                 FlavorRef::Zero(c) => c.cancel_send(&mut self.state),
             }
         }
@@ -135,7 +112,7 @@ unsafe fn poll_recv<T>(
     match &rx.inner {
         RecvInner::Never => Poll::Pending,
         RecvInner::Chan(shared) => match shared.flavor() {
-            FlavorRef::Array(c) => c.poll_recv(cx, state.get_or_insert_with(AsyncWait::default)),
+            FlavorRef::Array(c) => c.poll_recv(cx, state),
             // SAFETY: the caller's contract.
             FlavorRef::Zero(c) => unsafe { c.poll_recv(cx, state) },
         },
@@ -146,11 +123,7 @@ unsafe fn poll_recv<T>(
 fn cancel_recv<T>(rx: &Receiver<T>, state: &mut Option<AsyncWait<T>>) {
     if let RecvInner::Chan(shared) = &rx.inner {
         match shared.flavor() {
-            FlavorRef::Array(c) => {
-                if let Some(state) = state {
-                    c.cancel_recv(state);
-                }
-            }
+            FlavorRef::Array(c) => c.cancel_recv(state),
             FlavorRef::Zero(c) => c.cancel_recv(state),
         }
     }
@@ -197,22 +170,6 @@ impl<T> Future for RecvFuture<'_, T> {
         let this = unsafe { self.get_unchecked_mut() };
         if this.done {
             return Poll::Pending;
-        }
-        if this.state.is_none() {
-            // First poll on a buffered channel: try once before setting up to wait.
-            if let RecvInner::Chan(Handle::Array(shared)) = &this.receiver.inner {
-                match shared.chan.try_recv() {
-                    Ok(v) => {
-                        this.done = true;
-                        return Poll::Ready(Some(v));
-                    }
-                    Err(TryRecvError::Closed) => {
-                        this.done = true;
-                        return Poll::Ready(None);
-                    }
-                    Err(TryRecvError::Empty) => {}
-                }
-            }
         }
         // SAFETY: `this.state` is pinned; `Drop` cancels a pending receive.
         let r = unsafe { poll_recv(this.receiver, cx, &mut this.state) };
