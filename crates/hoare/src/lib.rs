@@ -53,5 +53,7 @@
 
 pub mod chan;
 mod loom;
+pub mod select;
+pub mod time;
 
 pub use chan::chan;

@@ -8,7 +8,7 @@
 pub(crate) use loom::{
     cell::UnsafeCell,
     sync::{
-        atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize},
+        atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize},
         Mutex, MutexGuard,
     },
     thread::{current, park, yield_now, Thread},
@@ -17,7 +17,7 @@ pub(crate) use loom::{
 #[cfg(not(loom))]
 pub(crate) use std::{
     sync::{
-        atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize},
+        atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize},
         Mutex, MutexGuard,
     },
     thread::{current, park, park_timeout, yield_now, Thread},

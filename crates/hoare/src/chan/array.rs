@@ -316,6 +316,42 @@ impl<T> Channel<T> {
         finish(w, &self.receivers);
     }
 
+    /// Registers operation `oper` of a select's `waiter` to be told when a receive
+    /// may succeed. Returns whether one may succeed already (then the select retries
+    /// instead of waiting).
+    pub(crate) fn register_recv(&self, waiter: &Waiter, oper: Operation) -> bool {
+        self.receivers.register(waiter, oper);
+        self.can_recv()
+    }
+
+    /// Registers operation `oper` of a select's `waiter` to be told when a send may
+    /// succeed. Returns whether one may succeed already.
+    pub(crate) fn register_send(&self, waiter: &Waiter, oper: Operation) -> bool {
+        self.senders.register(waiter, oper);
+        self.can_send()
+    }
+
+    /// Withdraws a select's receive registration, if still queued.
+    pub(crate) fn unregister_recv(&self, waiter: &Waiter, oper: Operation) {
+        self.receivers.unregister(waiter, oper);
+    }
+
+    /// Withdraws a select's send registration, if still queued.
+    pub(crate) fn unregister_send(&self, waiter: &Waiter, oper: Operation) {
+        self.senders.unregister(waiter, oper);
+    }
+
+    /// A select was told a receive may succeed but did not receive here: pass the
+    /// news on to another waiting receiver, so the value is not left unclaimed.
+    pub(crate) fn pass_on_recv(&self) {
+        self.receivers.notify_one();
+    }
+
+    /// As [`Channel::pass_on_recv`], for room to send.
+    pub(crate) fn pass_on_send(&self) {
+        self.senders.notify_one();
+    }
+
     /// Sets the mark bit. Returns true if this call closed the channel.
     pub(crate) fn disconnect(&self) -> bool {
         let tail = self.tail.fetch_or(self.mark_bit, Ordering::SeqCst);

@@ -11,6 +11,7 @@ use super::error::SendError;
 use super::receiver::RecvInner;
 use super::waiter::AsyncWait;
 use super::{FlavorRef, Receiver, Sender};
+use crate::time::TimerWait;
 
 /// The future of [`Sender::send_async`]; resolves to `Ok(())` once the value is sent,
 /// or `Err(SendError(value))` if the channel is closed.
@@ -99,6 +100,23 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
     }
 }
 
+/// The wait state of an async receive, made on first need.
+pub(crate) struct RecvState<T> {
+    /// For a channel: most receives on a busy channel complete at once.
+    wait: Option<AsyncWait<T>>,
+    /// For a timer channel.
+    timer: Option<Box<TimerWait>>,
+}
+
+impl<T> Default for RecvState<T> {
+    fn default() -> Self {
+        Self {
+            wait: None,
+            timer: None,
+        }
+    }
+}
+
 /// Polls one receive on `rx` with `state`.
 ///
 /// # Safety
@@ -107,24 +125,28 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
 unsafe fn poll_recv<T>(
     rx: &Receiver<T>,
     cx: &mut Context<'_>,
-    state: &mut Option<AsyncWait<T>>,
+    state: &mut RecvState<T>,
 ) -> Poll<Option<T>> {
+    let state_wait = &mut state.wait;
     match &rx.inner {
         RecvInner::Never => Poll::Pending,
+        RecvInner::Timer(t, cast) => t
+            .poll_recv(cx, state.timer.get_or_insert_with(Default::default))
+            .map(|at| at.map(cast)),
         RecvInner::Chan(shared) => match shared.flavor() {
-            FlavorRef::Array(c) => c.poll_recv(cx, state),
+            FlavorRef::Array(c) => c.poll_recv(cx, state_wait),
             // SAFETY: the caller's contract.
-            FlavorRef::Zero(c) => unsafe { c.poll_recv(cx, state) },
+            FlavorRef::Zero(c) => unsafe { c.poll_recv(cx, state_wait) },
         },
     }
 }
 
 /// Withdraws an unfinished receive.
-fn cancel_recv<T>(rx: &Receiver<T>, state: &mut Option<AsyncWait<T>>) {
+fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
     if let RecvInner::Chan(shared) = &rx.inner {
         match shared.flavor() {
-            FlavorRef::Array(c) => c.cancel_recv(state),
-            FlavorRef::Zero(c) => c.cancel_recv(state),
+            FlavorRef::Array(c) => c.cancel_recv(&mut state.wait),
+            FlavorRef::Zero(c) => c.cancel_recv(&mut state.wait),
         }
     }
 }
@@ -147,8 +169,7 @@ fn cancel_recv<T>(rx: &Receiver<T>, state: &mut Option<AsyncWait<T>>) {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct RecvFuture<'a, T> {
     receiver: &'a Receiver<T>,
-    /// Made on first need: most receives on a busy channel complete at once.
-    state: Option<AsyncWait<T>>,
+    state: RecvState<T>,
     done: bool,
 }
 
@@ -156,7 +177,7 @@ impl<'a, T> RecvFuture<'a, T> {
     pub(crate) fn new(receiver: &'a Receiver<T>) -> Self {
         Self {
             receiver,
-            state: None,
+            state: RecvState::default(),
             done: false,
         }
     }
@@ -221,7 +242,7 @@ enum StreamSource<'a, T> {
 pub struct RecvStream<'a, T> {
     source: StreamSource<'a, T>,
     /// Boxed so the stream can be `Unpin` while queues hold addresses inside it.
-    state: Box<Option<AsyncWait<T>>>,
+    state: Box<RecvState<T>>,
     /// A receive is in progress (registered and not yet completed).
     pending: bool,
 }
@@ -234,7 +255,7 @@ impl<'a, T> RecvStream<'a, T> {
     fn with(source: StreamSource<'a, T>) -> Self {
         Self {
             source,
-            state: Box::new(None),
+            state: Box::default(),
             pending: false,
         }
     }

@@ -90,15 +90,15 @@
 //! Capacities above 2⁶⁰ behave as 2⁶⁰, which nothing can fill; `capacity()` still
 //! reports the number asked for.
 
-mod array;
+pub(crate) mod array;
 mod buffer;
 mod error;
 mod future;
 mod queue;
-mod receiver;
+pub(crate) mod receiver;
 mod sender;
-mod waiter;
-mod zero;
+pub(crate) mod waiter;
+pub(crate) mod zero;
 
 #[cfg(all(test, not(loom)))]
 mod tests;

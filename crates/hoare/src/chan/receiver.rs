@@ -1,11 +1,13 @@
 //! The receiving end, and its iterators.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::error::{RecvTimeoutError, TryRecvError};
 use super::future::{RecvFuture, RecvStream};
 use super::{block_until, deadline_after, FlavorRef, Handle};
+use crate::time::Timer;
 
 /// The receiving end of a channel: Go's `<-chan T`.
 ///
@@ -32,6 +34,9 @@ pub(crate) enum RecvInner<T> {
     Chan(Handle<T>),
     /// A nil channel: never ready.
     Never,
+    /// A timer channel (`hoare::time`); only ever made for `T = Instant`, and the
+    /// function turns the timer's `Instant` into `T` (it is the identity).
+    Timer(Arc<Timer>, fn(Instant) -> T),
 }
 
 impl<T> Receiver<T> {
@@ -85,6 +90,11 @@ impl<T> Receiver<T> {
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         match &self.inner {
             RecvInner::Never => Err(TryRecvError::Empty),
+            RecvInner::Timer(t, cast) => match t.try_recv() {
+                Ok(at) => Ok(cast(at)),
+                Err(true) => Err(TryRecvError::Closed),
+                Err(false) => Err(TryRecvError::Empty),
+            },
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.try_recv(),
                 FlavorRef::Zero(c) => c.try_recv(),
@@ -133,6 +143,11 @@ impl<T> Receiver<T> {
                 block_until(deadline);
                 Err(RecvTimeoutError::Timeout)
             }
+            RecvInner::Timer(t, cast) => match t.recv(deadline) {
+                Ok(at) => Ok(cast(at)),
+                Err(true) => Err(RecvTimeoutError::Closed),
+                Err(false) => Err(RecvTimeoutError::Timeout),
+            },
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.recv(deadline),
                 FlavorRef::Zero(c) => c.recv(deadline),
@@ -248,6 +263,7 @@ impl<T> Receiver<T> {
         match &self.inner {
             RecvInner::Never => false,
             RecvInner::Chan(s) => s.is_closed(),
+            RecvInner::Timer(t, _) => t.is_closed(),
         }
     }
 
@@ -264,6 +280,7 @@ impl<T> Receiver<T> {
         match &self.inner {
             RecvInner::Never => 0,
             RecvInner::Chan(s) => s.len(),
+            RecvInner::Timer(t, _) => usize::from(!t.is_closed() && t.is_ready()),
         }
     }
 
@@ -291,6 +308,16 @@ impl<T> Receiver<T> {
         match &self.inner {
             RecvInner::Never => 0,
             RecvInner::Chan(s) => s.capacity(),
+            RecvInner::Timer(..) => 1,
+        }
+    }
+}
+
+impl Receiver<Instant> {
+    /// A receiver of the timer channel `timer`.
+    pub(crate) fn timer(timer: Arc<Timer>) -> Self {
+        Self {
+            inner: RecvInner::Timer(timer, std::convert::identity),
         }
     }
 }
@@ -299,6 +326,9 @@ impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         match &self.inner {
             RecvInner::Never => Receiver::never(),
+            RecvInner::Timer(t, cast) => Receiver {
+                inner: RecvInner::Timer(t.clone(), *cast),
+            },
             RecvInner::Chan(s) => {
                 s.add_receiver();
                 Receiver::from_handle(s.clone())
@@ -319,6 +349,7 @@ impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner {
             RecvInner::Never => f.write_str("Receiver { nil }"),
+            RecvInner::Timer(t, _) => f.debug_struct("Receiver").field("timer", t).finish(),
             RecvInner::Chan(s) => f
                 .debug_struct("Receiver")
                 .field("len", &s.len())

@@ -325,6 +325,16 @@ impl Entry {
         unsafe { (*self.waiter).try_select(self.oper.id()) }
     }
 
+    /// Whether this entry's waiter still waits and is not `own`: a party that a
+    /// select owning `own` could complete with.
+    ///
+    /// # Safety
+    /// The caller holds the lock of the queue this entry is in (rule 1).
+    pub(crate) unsafe fn is_partner_for(&self, own: &Waiter) -> bool {
+        // SAFETY: rule 1 keeps the waiter alive while we hold the queue's lock.
+        !std::ptr::eq(self.waiter, own) && unsafe { (*self.waiter).state() } == WAITING
+    }
+
     /// Tries to select this entry's waiter with `DISCONNECTED`.
     ///
     /// # Safety
@@ -470,6 +480,11 @@ impl EntryQueueMut<'_> {
         let head = self.head.take()?;
         *self.head = self.rest.pop_front();
         Some(head)
+    }
+
+    /// Whether any queued entry satisfies `f`, oldest first.
+    pub(crate) fn any(&self, f: impl FnMut(&Entry) -> bool) -> bool {
+        self.head.iter().chain(self.rest.iter()).any(f)
     }
 
     /// Removes the entry of `oper` of `waiter`, if queued. Returns whether it was.

@@ -89,6 +89,13 @@ fn select_first(mut queue: EntryQueueMut<'_>) -> Option<(Entry, Selected)> {
     None
 }
 
+/// Whether `queue` (part of the locked channel) holds a waiting party other than
+/// `own`: one a select owning `own` could complete with now.
+fn has_partner(queue: EntryQueueMut<'_>, own: &Waiter) -> bool {
+    // SAFETY: the caller holds the channel's lock, which guards the queue.
+    queue.any(|e| unsafe { e.is_partner_for(own) })
+}
+
 fn remove(mut queue: EntryQueueMut<'_>, waiter: &Waiter) {
     queue.remove(waiter, Operation::SINGLE);
 }
@@ -438,12 +445,10 @@ impl<T> Channel<T> {
         if w.waiter.settled(w.waiter.state()) == DISCONNECTED {
             return;
         }
+        drop(inner);
         // SAFETY: settled: the sender is done with the packet, which is ours.
-        let Some(msg) = (unsafe { w.packet.take() }) else {
-            return;
-        };
-        if let Err((msg, mut inner)) = give_now(inner, msg) {
-            inner.stash.push_back(msg);
+        if let Some(msg) = unsafe { w.packet.take() } {
+            self.restore(msg);
         }
     }
 
@@ -469,6 +474,77 @@ impl<T> Channel<T> {
             unparker.unpark();
         }
         true
+    }
+
+    /// Registers operation `oper` of a select's `waiter` as a receiver whose value
+    /// goes into `packet`, unless the select can complete at once: a sender other
+    /// than itself waits, a value is stashed, or the channel is closed. Returns true
+    /// (ready, nothing registered) in that case.
+    ///
+    /// # Safety
+    /// `waiter` and `packet` stay in place until [`Channel::unregister_recv`] has run
+    /// for `oper`, and the waiter has settled.
+    pub(crate) unsafe fn register_recv(
+        &self,
+        waiter: &Waiter,
+        oper: Operation,
+        packet: &Packet<T>,
+    ) -> bool {
+        let mut inner = self.lock();
+        if inner.closed || !inner.stash.is_empty() || has_partner(inner.senders(), waiter) {
+            return true;
+        }
+        inner.receivers().push_back(Entry {
+            waiter,
+            oper,
+            packet: packet as *const Packet<T> as *mut (),
+        });
+        false
+    }
+
+    /// Registers operation `oper` of a select's `waiter` as a sender of `msg`, kept
+    /// in `packet`, unless the select can complete at once (a receiver other than
+    /// itself waits, or the channel is closed): then gives `msg` back.
+    ///
+    /// # Safety
+    /// As for [`Channel::register_recv`], with [`Channel::unregister_send`].
+    pub(crate) unsafe fn register_send(
+        &self,
+        waiter: &Waiter,
+        oper: Operation,
+        packet: &Packet<T>,
+        msg: T,
+    ) -> Result<(), T> {
+        let mut inner = self.lock();
+        if inner.closed || has_partner(inner.receivers(), waiter) {
+            return Err(msg);
+        }
+        // SAFETY: the entry is not queued yet, so nobody else can reach the packet.
+        unsafe { packet.put(msg) };
+        inner.senders().push_back(Entry {
+            waiter,
+            oper,
+            packet: packet as *const Packet<T> as *mut (),
+        });
+        Ok(())
+    }
+
+    /// Withdraws a select's receive registration, if still queued.
+    pub(crate) fn unregister_recv(&self, waiter: &Waiter, oper: Operation) {
+        self.lock().receivers().remove(waiter, oper);
+    }
+
+    /// Withdraws a select's send registration, if still queued.
+    pub(crate) fn unregister_send(&self, waiter: &Waiter, oper: Operation) {
+        self.lock().senders().remove(waiter, oper);
+    }
+
+    /// A value a sender handed over, whose receiver went away without taking it:
+    /// offer it to the next waiting receiver, or keep it for the next to come.
+    pub(crate) fn restore(&self, msg: T) {
+        if let Err((msg, mut inner)) = give_now(self.lock(), msg) {
+            inner.stash.push_back(msg);
+        }
     }
 
     /// The last receiver is gone: close, and drop what nobody can receive any more.

@@ -1,0 +1,358 @@
+//! Running a select: try every case in random order, and if none can fire, register
+//! one waiter with every case's channel and wait until a party selects it.
+//!
+//! # One round
+//! 1. **Try.** The case that was last told it may proceed goes first (so a
+//!    notification is not wasted), then every case in a fresh random order (a lazy
+//!    Fisher–Yates shuffle, so each ready case is equally likely, as in Go). The
+//!    first that fires ends the select.
+//! 2. **Default.** With a `default` case, or once the deadline has passed, end.
+//! 3. **Register** the waiter, case by case, with [`Operation::case(i)`]. A case may
+//!    answer that it could fire now (a partner is waiting, a value arrived, a timer
+//!    is due); then the waiter aborts itself and the round starts over.
+//! 4. **Wait** until the waiter's state leaves `WAITING`. Exactly one party wins
+//!    that compare-and-swap (see `chan/waiter.rs`), so exactly one case takes
+//!    effect. Then **unregister** every case, and finish the selected one.
+//!
+//! The fast path (a case is ready) allocates nothing and touches only the ready
+//! channel. Blocking allocates nothing either: the waiter and the packets of
+//! unbuffered cases live on the caller's stack (threads) or inside the select's
+//! future (tasks); a queue entry may need to grow its channel's wait queue.
+
+use std::fmt;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use super::case::Case;
+use crate::chan::waiter::{AsyncWait, Operation, Waiter, ABORTED, DISCONNECTED, WAITING};
+use crate::time::TimerWait;
+
+/// A select's cases, indexable: a slice of [`CaseRef`] for `select!`, boxed cases
+/// for the dynamic [`Select`](super::Select).
+pub(crate) trait CaseList {
+    fn len(&self) -> usize;
+    fn case(&mut self, i: usize) -> &mut dyn Case;
+}
+
+/// A case of a `select!`, borrowed for one run.
+pub struct CaseRef<'a>(&'a mut (dyn Case + 'a));
+
+impl fmt::Debug for CaseRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CaseRef")
+    }
+}
+
+impl<'a> CaseRef<'a> {
+    /// Borrows a receive case.
+    pub fn recv<T>(case: &'a mut super::case::RecvCase<'_, T>) -> Self {
+        CaseRef(case)
+    }
+
+    /// Borrows a send case.
+    pub fn send<T>(case: &'a mut super::case::SendCase<'_, T>) -> Self {
+        CaseRef(case)
+    }
+}
+
+impl CaseList for [CaseRef<'_>] {
+    fn len(&self) -> usize {
+        <[CaseRef<'_>]>::len(self)
+    }
+
+    fn case(&mut self, i: usize) -> &mut dyn Case {
+        &mut *self[i].0
+    }
+}
+
+/// Tries the cases: `first` if given, then all in random order. Returns the index
+/// of the case that fired.
+fn try_all<L: CaseList + ?Sized>(cases: &mut L, first: Option<usize>) -> Option<usize> {
+    if let Some(i) = first {
+        if cases.case(i).try_fire() {
+            return Some(i);
+        }
+    }
+    let n = cases.len();
+    if n <= SMALL {
+        let mut order = [0u8; SMALL];
+        for (k, slot) in order.iter_mut().enumerate().take(n) {
+            *slot = k as u8;
+        }
+        try_shuffled(cases, &mut order[..n])
+    } else {
+        let mut order: Vec<usize> = (0..n).collect();
+        try_shuffled(cases, &mut order)
+    }
+}
+
+/// Up to this many cases, the random order lives on the stack.
+const SMALL: usize = 64;
+
+fn try_shuffled<L, I>(cases: &mut L, order: &mut [I]) -> Option<usize>
+where
+    L: CaseList + ?Sized,
+    I: Copy + Into<usize>,
+{
+    let n = order.len();
+    for k in 0..n {
+        // Fisher–Yates, one step at a time: stop as soon as a case fires.
+        let j = if k + 1 < n { fastrand::usize(k..n) } else { k };
+        order.swap(k, j);
+        let i = order[k].into();
+        if cases.case(i).try_fire() {
+            return Some(i);
+        }
+    }
+    None
+}
+
+fn unregister<L: CaseList + ?Sized>(cases: &mut L, waiter: &Waiter, count: usize) {
+    for i in 0..count {
+        cases.case(i).unregister(waiter, Operation::case(i));
+    }
+}
+
+/// The earliest instant a timer case (or the deadline) is due.
+fn earliest<L: CaseList + ?Sized>(cases: &mut L, deadline: Option<Instant>) -> Option<Instant> {
+    (0..cases.len())
+        .filter_map(|i| cases.case(i).due())
+        .chain(deadline)
+        .min()
+}
+
+/// After the waiter settled in `state` and every case is unregistered: finish the
+/// selected case. `Ok(i)` when case `i` fired, `Err(first)` to try again (with the
+/// case to try first, if one was told it may proceed).
+fn dispatch<L: CaseList + ?Sized>(cases: &mut L, state: usize) -> Result<usize, Option<usize>> {
+    match state {
+        ABORTED | DISCONNECTED => Err(None),
+        s => {
+            let i = s - Operation::case(0).id();
+            if cases.case(i).on_selected() {
+                Ok(i)
+            } else {
+                Err(Some(i))
+            }
+        }
+    }
+}
+
+/// A round's registrations: unregistered on every way out (also by a panic), so no
+/// queue keeps an address into the caller's frame.
+struct Registered<'c, L: CaseList + ?Sized> {
+    cases: &'c mut L,
+    waiter: &'c Waiter,
+    count: usize,
+}
+
+impl<L: CaseList + ?Sized> Registered<'_, L> {
+    /// Registers every case; true when one said it could fire now (registration
+    /// stops there).
+    fn register_all(&mut self) -> bool {
+        for i in 0..self.cases.len() {
+            self.count = i + 1;
+            // SAFETY: `Drop` unregisters before the cases or the waiter can move.
+            if unsafe { self.cases.case(i).register(self.waiter, Operation::case(i)) } {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl<L: CaseList + ?Sized> Drop for Registered<'_, L> {
+    fn drop(&mut self) {
+        if self.waiter.state() == WAITING && !self.waiter.try_abort() {
+            self.waiter.settled(self.waiter.state());
+        }
+        unregister(self.cases, self.waiter, self.count);
+    }
+}
+
+/// Runs a select from a thread. Returns the index of the case that fired, or `None`
+/// for the default case (`has_default`) or when `deadline` passed.
+pub(crate) fn run_blocking<L: CaseList + ?Sized>(
+    cases: &mut L,
+    has_default: bool,
+    deadline: Option<Instant>,
+) -> Option<usize> {
+    let mut first = None;
+    let mut slot: Option<Waiter> = None;
+    loop {
+        if let Some(i) = try_all(cases, first.take()) {
+            return Some(i);
+        }
+        if has_default || deadline.is_some_and(|d| crate::time::now() >= d) {
+            return None;
+        }
+        let wake_at = earliest(cases, deadline);
+        // A fresh waiter each round: a selector takes the waiter's unparker. It is
+        // made on first need, so a select that finds a ready case never makes one.
+        let waiter = &*slot.insert(Waiter::for_thread());
+        let mut round = Registered {
+            cases: &mut *cases,
+            waiter,
+            count: 0,
+        };
+        let state = if round.register_all() {
+            if waiter.try_abort() {
+                ABORTED
+            } else {
+                waiter.settled(waiter.state())
+            }
+        } else {
+            waiter.wait_until(wake_at)
+        };
+        drop(round);
+        match dispatch(cases, state) {
+            Ok(i) => return Some(i),
+            Err(next) => first = next,
+        }
+    }
+}
+
+/// Polls the timer cases and the deadline (with `wait`); true when one is due.
+fn poll_timers<L: CaseList + ?Sized>(
+    cx: &mut Context<'_>,
+    cases: &mut L,
+    deadline: Option<Instant>,
+    wait: &mut TimerWait,
+) -> bool {
+    let mut due = false;
+    for i in 0..cases.len() {
+        due |= cases.case(i).poll_due(cx);
+    }
+    if let Some(d) = deadline {
+        due |= wait.poll_until(cx, d).is_ready();
+    }
+    due
+}
+
+/// The state of an async select between polls. It must stay in place while
+/// registered (queues hold its waiter's address), and [`Driver::cancel`] must run
+/// before it is dropped or moved.
+#[derive(Default)]
+pub(crate) struct Driver {
+    wait: AsyncWait<()>,
+    /// How many cases are registered (0: none).
+    registered: usize,
+    /// The case to try first in the next round.
+    first: Option<usize>,
+    /// The wait for the select's own deadline, if it has one.
+    deadline_wait: TimerWait,
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("registered", &self.registered)
+            .finish_non_exhaustive()
+    }
+}
+
+
+impl Driver {
+    /// One poll of the select over `cases`. `Ready(Some(i))`: case `i` fired;
+    /// `Ready(None)`: the default case, or the deadline passed.
+    ///
+    /// # Safety
+    /// `self` and the cases stay in place until [`Driver::cancel`] has run, unless
+    /// this returns `Ready`.
+    pub(crate) unsafe fn poll<L: CaseList + ?Sized>(
+        &mut self,
+        cx: &mut Context<'_>,
+        cases: &mut L,
+        has_default: bool,
+        deadline: Option<Instant>,
+    ) -> Poll<Option<usize>> {
+        loop {
+            if self.registered > 0 {
+                let waiter = &self.wait.waiter;
+                let state = waiter.state();
+                let state = if state != WAITING {
+                    waiter.settled(state)
+                } else {
+                    let due = poll_timers(cx, cases, deadline, &mut self.deadline_wait);
+                    if !due && self.wait.same_waker(cx.waker()) {
+                        return Poll::Pending;
+                    }
+                    // A timer is due or the waker changed: withdraw and start over.
+                    if waiter.try_abort() {
+                        ABORTED
+                    } else {
+                        waiter.settled(waiter.state())
+                    }
+                };
+                unregister(cases, &self.wait.waiter, self.registered);
+                self.registered = 0;
+                match dispatch(cases, state) {
+                    Ok(i) => return self.ready(cases, Some(i)),
+                    Err(next) => self.first = next,
+                }
+            }
+            if let Some(i) = try_all(cases, self.first.take()) {
+                return self.ready(cases, Some(i));
+            }
+            if has_default || deadline.is_some_and(|d| crate::time::now() >= d) {
+                return self.ready(cases, None);
+            }
+            // SAFETY: nothing of ours is registered, so no selector is at the waiter.
+            unsafe { self.wait.arm(cx.waker()) };
+            let mut ready = false;
+            for i in 0..cases.len() {
+                self.registered = i + 1;
+                // SAFETY: the caller keeps `self` and the cases in place until
+                // `cancel` has run.
+                if unsafe {
+                    cases
+                        .case(i)
+                        .register(&self.wait.waiter, Operation::case(i))
+                } {
+                    ready = true;
+                    break;
+                }
+            }
+            let due = poll_timers(cx, cases, deadline, &mut self.deadline_wait);
+            if !ready && !due {
+                return Poll::Pending;
+            }
+            // Something is ready already: withdraw (the top of the loop does it).
+            if self.wait.waiter.try_abort() {
+                unregister(cases, &self.wait.waiter, self.registered);
+                self.registered = 0;
+            }
+        }
+    }
+
+    fn ready<L: CaseList + ?Sized>(
+        &mut self,
+        cases: &mut L,
+        r: Option<usize>,
+    ) -> Poll<Option<usize>> {
+        for i in 0..cases.len() {
+            cases.case(i).clear_timer();
+        }
+        self.deadline_wait = TimerWait::default();
+        Poll::Ready(r)
+    }
+
+    /// The select ends unfinished (its future is dropped): withdraw every
+    /// registration; if a case was selected meanwhile, hand on what it received.
+    pub(crate) fn cancel<L: CaseList + ?Sized>(&mut self, cases: &mut L) {
+        if self.registered == 0 {
+            return;
+        }
+        let waiter = &self.wait.waiter;
+        let state = if waiter.try_abort() {
+            ABORTED
+        } else {
+            waiter.settled(waiter.state())
+        };
+        unregister(cases, waiter, self.registered);
+        self.registered = 0;
+        if state >= Operation::case(0).id() {
+            cases.case(state - Operation::case(0).id()).abandon();
+        }
+    }
+}

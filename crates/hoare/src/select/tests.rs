@@ -1,0 +1,143 @@
+//! Unit tests of the select machinery; small enough for miri.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
+
+use crate::chan::{self, TryRecvError};
+use crate::{select, select_async};
+
+struct NoopWake;
+impl Wake for NoopWake {
+    fn wake(self: Arc<Self>) {}
+}
+
+fn noop_waker() -> Waker {
+    Waker::from(Arc::new(NoopWake))
+}
+
+/// Wakes a thread by unparking it.
+struct Unpark(thread::Thread);
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Runs `fut` to completion on this thread, parking while it is pending.
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        thread::park();
+    }
+}
+
+#[test]
+fn ready_recv_fires_and_default_otherwise() {
+    let (tx, rx) = chan::chan::<i32>(1);
+    let got = select! {
+        recv(&rx) -> v => v,
+        default => Some(-1),
+    };
+    assert_eq!(got, Some(-1));
+    tx.send(5).unwrap();
+    let got = select! {
+        recv(&rx) -> v => v,
+        default => Some(-1),
+    };
+    assert_eq!(got, Some(5));
+}
+
+#[test]
+fn a_send_not_chosen_sends_nothing() {
+    let (full_tx, full_rx) = chan::chan::<i32>(1);
+    full_tx.send(1).unwrap();
+    let (tx, rx) = chan::chan::<i32>(1);
+    tx.send(2).unwrap();
+    let got = select! {
+        send(&full_tx, 99) -> _ => None,
+        recv(&rx) -> v => v,
+    };
+    assert_eq!(got, Some(2));
+    assert_eq!(full_rx.try_recv(), Ok(1));
+    assert_eq!(full_rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn a_select_does_not_meet_itself() {
+    let (tx, rx) = chan::chan::<i32>(0);
+    let r = select! {
+        send(&tx, 1) -> _ => "sent",
+        recv(&rx) -> _ => "received",
+        default => "nobody",
+    };
+    assert_eq!(r, "nobody");
+}
+
+#[test]
+fn a_select_send_meets_a_select_recv() {
+    let (tx, rx) = chan::chan::<i32>(0);
+    let (_keep, never) = chan::chan::<i32>(0);
+    let sender = thread::spawn(move || {
+        select! {
+            send(&tx, 7) -> res => res.is_ok(),
+            recv(&never) -> _ => false,
+        }
+    });
+    let (_keep2, never2) = chan::chan::<i32>(0);
+    let got = select! {
+        recv(&rx) -> v => v,
+        recv(&never2) -> _ => None,
+    };
+    assert_eq!(got, Some(7));
+    assert!(sender.join().unwrap());
+}
+
+#[test]
+fn closed_channels_fire_without_panicking() {
+    let (tx, rx) = chan::chan::<i32>(0);
+    tx.close().unwrap();
+    let got = select! { recv(&rx) -> v => v };
+    assert_eq!(got, None);
+    let res = select! { send(&tx, 3) -> res => res };
+    assert_eq!(res.unwrap_err().0, 3);
+}
+
+#[test]
+fn dropping_a_pending_async_select_keeps_the_value() {
+    let (tx, rx) = chan::chan::<i32>(0);
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    {
+        let mut fut = pin!(async {
+            select_async! {
+                recv(&rx) -> v => v,
+            }
+        });
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        // The sender hands its value to the waiting select...
+        tx.try_send(4).unwrap();
+        // ...which is dropped before it sees it.
+    }
+    assert_eq!(rx.try_recv(), Ok(4));
+}
+
+#[test]
+fn async_select_sends_to_a_waiting_receiver() {
+    let (tx, rx) = chan::chan::<i32>(0);
+    let receiver = thread::spawn(move || rx.recv());
+    let sent = block_on(async {
+        select_async! {
+            send(&tx, 9) -> res => res.is_ok(),
+        }
+    });
+    assert!(sent);
+    assert_eq!(receiver.join().unwrap(), Some(9));
+}
