@@ -11,8 +11,56 @@ pub(crate) use loom::{
         atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize},
         Mutex, MutexGuard,
     },
-    thread::{current, park, yield_now, Thread},
+    thread::yield_now,
 };
+
+#[cfg(loom)]
+pub(crate) use parker::{current, park, Thread};
+
+/// Thread parking for loom models, built on loom's `Mutex` and `Condvar`.
+///
+/// loom 0.7's own `Thread::unpark` also wakes a thread that is blocked acquiring a
+/// mutex, which then fails loom's internal "expected to be able to acquire lock"
+/// check. A select is exactly that case: it can be selected through one channel
+/// while it is still registering with another. Real parking keeps an unpark token
+/// instead, which is what this does.
+#[cfg(loom)]
+mod parker {
+    use loom::sync::{Arc, Condvar, Mutex};
+
+    /// A handle to unpark one thread.
+    #[derive(Clone)]
+    pub(crate) struct Thread(Arc<(Mutex<bool>, Condvar)>);
+
+    loom::thread_local! {
+        static CURRENT: Thread = Thread(Arc::new((Mutex::new(false), Condvar::new())));
+    }
+
+    /// The calling thread's handle.
+    pub(crate) fn current() -> Thread {
+        CURRENT.with(Thread::clone)
+    }
+
+    /// Blocks until the calling thread's token is set, then consumes it.
+    pub(crate) fn park() {
+        let me = current();
+        let (token, cond) = &*me.0;
+        let mut set = token.lock().unwrap();
+        while !*set {
+            set = cond.wait(set).unwrap();
+        }
+        *set = false;
+    }
+
+    impl Thread {
+        /// Sets the token and wakes the thread if it is parked.
+        pub(crate) fn unpark(&self) {
+            let (token, cond) = &*self.0;
+            *token.lock().unwrap() = true;
+            cond.notify_one();
+        }
+    }
+}
 
 #[cfg(not(loom))]
 pub(crate) use std::{
@@ -110,4 +158,18 @@ impl Backoff {
     pub(crate) fn is_completed(&self) -> bool {
         self.step > YIELD_LIMIT
     }
+}
+
+/// A random index in `range`, for select's fair choice. Under loom the choice is
+/// always the first index, since a model must run the same way every time it is
+/// replayed; loom still explores every interleaving around it.
+#[cfg(not(loom))]
+#[inline]
+pub(crate) fn random_index(range: std::ops::Range<usize>) -> usize {
+    fastrand::usize(range)
+}
+
+#[cfg(loom)]
+pub(crate) fn random_index(range: std::ops::Range<usize>) -> usize {
+    range.start
 }

@@ -11,6 +11,7 @@
 //! - timers and nil channels register nothing: a timer only contributes the instant
 //!   it is due.
 
+use std::marker::PhantomPinned;
 use std::task::Context;
 use std::time::Instant;
 
@@ -176,6 +177,11 @@ pub struct RecvCase<'a, T> {
     /// The wait of a timer case in async code.
     timer: Option<Box<TimerWait>>,
     out: Option<Option<T>>,
+    /// A channel may hold the packet's address while the select is registered,
+    /// while the select still uses the case through `&mut`; `!Unpin` tells the
+    /// aliasing model that a `&mut` here does not claim unique access (as for
+    /// futures that point into themselves).
+    _pinned: PhantomPinned,
 }
 
 impl<T> std::fmt::Debug for RecvCase<'_, T> {
@@ -194,6 +200,7 @@ impl<'a, T> RecvCase<'a, T> {
             packet: Packet::new(None),
             timer: None,
             out: None,
+            _pinned: PhantomPinned,
         }
     }
 
@@ -310,6 +317,8 @@ pub struct SendCase<'a, T> {
     /// Holds the value while registered with an unbuffered channel.
     packet: Packet<T>,
     out: Option<Result<(), SendError<T>>>,
+    /// See [`RecvCase`]'s field of the same name.
+    _pinned: PhantomPinned,
 }
 
 impl<T> std::fmt::Debug for SendCase<'_, T> {
@@ -328,6 +337,7 @@ impl<'a, T> SendCase<'a, T> {
             msg: Some(msg),
             packet: Packet::new(None),
             out: None,
+            _pinned: PhantomPinned,
         }
     }
 

@@ -97,7 +97,11 @@ where
     let n = order.len();
     for k in 0..n {
         // Fisher–Yates, one step at a time: stop as soon as a case fires.
-        let j = if k + 1 < n { fastrand::usize(k..n) } else { k };
+        let j = if k + 1 < n {
+            crate::loom::random_index(k..n)
+        } else {
+            k
+        };
         order.swap(k, j);
         let i = order[k].into();
         if cases.case(i).try_fire() {
@@ -250,7 +254,6 @@ impl fmt::Debug for Driver {
             .finish_non_exhaustive()
     }
 }
-
 
 impl Driver {
     /// One poll of the select over `cases`. `Ready(Some(i))`: case `i` fired;

@@ -141,3 +141,43 @@ fn async_select_sends_to_a_waiting_receiver() {
     assert!(sent);
     assert_eq!(receiver.join().unwrap(), Some(9));
 }
+
+#[test]
+fn dynamic_select_meets_a_sender_and_a_receiver() {
+    use crate::select::Select;
+
+    let (tx, rx) = chan::chan::<i32>(0);
+    let (out_tx, out_rx) = chan::chan::<i32>(0);
+    let _open = tx.clone(); // keeps `rx` open once the sender is done
+    let sender = thread::spawn(move || tx.send(1));
+    let receiver = thread::spawn(move || out_rx.recv());
+    let mut sel = Select::new();
+    let r = sel.recv(&rx, |v| v);
+    let s = sel.send(&out_tx, 2, |res| res.ok().map(|()| 0));
+    let mut fired = Vec::new();
+    for _ in 0..2 {
+        let (i, v) = block_on(sel.wait_async());
+        fired.push((i, v));
+    }
+    fired.sort();
+    assert_eq!(fired, [(r, Some(1)), (s, Some(0))]);
+    assert_eq!(sender.join().unwrap(), Ok(()));
+    assert_eq!(receiver.join().unwrap(), Some(2));
+}
+
+#[test]
+fn dropped_dynamic_wait_loses_no_value() {
+    use crate::select::Select;
+
+    let (tx, rx) = chan::chan::<i32>(0);
+    let mut sel = Select::new();
+    sel.recv(&rx, |v| v);
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    {
+        let mut wait = pin!(sel.wait_async());
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+        tx.try_send(8).unwrap();
+    }
+    assert_eq!(sel.wait(), (0, Some(8)));
+}
