@@ -4,6 +4,7 @@
 //! `hoare-tour run NAME...` runs the chosen ones; `--chapter N` keeps one chapter.
 
 mod ch3;
+mod ch3_select;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -24,7 +25,9 @@ pub struct Example {
 
 /// Every example, in the book's order.
 fn examples() -> Vec<Example> {
-    ch3::examples()
+    let mut all = ch3::examples();
+    all.extend(ch3_select::examples());
+    all
 }
 
 #[derive(Parser, Debug)]

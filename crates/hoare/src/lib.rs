@@ -35,6 +35,25 @@
 //! channel, so a goroutine blocked on a channel nobody uses cannot leak. See
 //! [`chan`](mod@chan) for the full table of channel states.
 //!
+//! ## Select
+//!
+//! [`select!`] waits on several operations and takes exactly one, as Go's `select`
+//! does; [`select_async!`] is the same for tasks, and [`select::Select`] takes cases
+//! known only at run time. Timers from [`time`] are ordinary cases:
+//!
+//! ```
+//! use std::time::Duration;
+//! use hoare::{chan, select, time};
+//!
+//! let (tx, rx) = chan::<i32>(1);
+//! tx.send(1).unwrap();
+//! let got = select! {
+//!     recv(&rx) -> v => v,
+//!     recv(time::after(Duration::from_secs(1))) -> _ => None,
+//! };
+//! assert_eq!(got, Some(1));
+//! ```
+//!
 //! ## Go → hoare
 //!
 //! | Go | hoare |
@@ -45,6 +64,9 @@
 //! | `for v := range ch` | `for v in &rx` / `rx.stream()` |
 //! | `close(ch)` | `tx.close()` |
 //! | `var ch chan T` | `chan::nil()` / `chan::never()` |
+//! | `select { … }` | [`select!`] / [`select_async!`] |
+//! | `reflect.Select` | [`select::Select`] |
+//! | `time.After(d)` / `time.Tick(d)` | [`time::after`] / [`time::tick`] |
 //!
 //! `Mutex`, `RwLock` and `Once` are std's ([`std::sync`]); hoare does not wrap them.
 

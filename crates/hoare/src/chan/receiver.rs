@@ -267,7 +267,8 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// The number of values in the buffer (Go's `len(ch)`).
+    /// The number of values in the buffer (Go's `len(ch)`); for a timer channel, 1
+    /// when a value is due.
     ///
     /// ```
     /// use hoare::chan;
@@ -296,7 +297,8 @@ impl<T> Receiver<T> {
         self.len() == 0
     }
 
-    /// The buffer's capacity (Go's `cap(ch)`); 0 when unbuffered or nil.
+    /// The buffer's capacity (Go's `cap(ch)`); 0 when unbuffered or nil, 1 for a
+    /// timer channel (as Go's).
     ///
     /// ```
     /// use hoare::chan;
