@@ -87,7 +87,23 @@ macro_rules! select {
 ///
 /// It waits without blocking the thread, on any executor. Dropping the enclosing
 /// future at any point loses no value: a value a sender had already handed to a
-/// receive case goes to another receiver. Its future is `Send` when the values are.
+/// receive case goes to another receiver. Its future is `Send` when the values are,
+/// and only then:
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+/// use hoare::{chan, select_async};
+///
+/// fn spawnable<F: std::future::Future + Send>(_: F) {}
+///
+/// let (_tx, rx) = chan::<Rc<u8>>(1);
+/// spawnable(async move {
+///     select_async! { recv(&rx) -> v => drop(v) }
+/// });
+/// ```
+///
+/// An unchosen send case's value is dropped when the select ends, after the chosen
+/// arm has run.
 ///
 /// ```
 /// use hoare::{chan, select_async};
