@@ -1,5 +1,5 @@
-// Command chanbench is hoare-bench's Go peer: the channel scenarios of hoare-bench written with
-// goroutines and Go channels, measured with the same method (op count calibrated to a target
+// Command chanbench is hoare-bench's Go peer: the channel and select scenarios of hoare-bench
+// written with goroutines, Go channels and select, measured with the same method (op count calibrated to a target
 // repetition time, 1 untimed warm-up, then -reps timed repetitions; median ns/op).
 //
 // Standard library only. hoare-bench builds it with GO111MODULE=off and runs it with
@@ -43,6 +43,8 @@ var scenarios = []scenario{
 	{"spsc1024", "goroutines", func(n uint64) (time.Duration, error) { return throughput(n, 1, 1) }},
 	{"mpsc", "goroutines", func(n uint64) (time.Duration, error) { return throughput(n, 2, 1) }},
 	{"mpmc", "goroutines", func(n uint64) (time.Duration, error) { return throughput(n, 2, 2) }},
+	{"select4", "goroutines, select", select4},
+	{"select2ready", "one goroutine, select", select2ready},
 }
 
 func expectedSum(n uint64) uint64 {
@@ -137,6 +139,105 @@ func throughput(n uint64, p, c int) (time.Duration, error) {
 		sum += sums[j*8]
 	}
 	return elapsed, check(per*uint64(p), count, sum)
+}
+
+// select4: 4 producers, one chan of capacity 1024 each, send n messages in total; one
+// consumer selects over the 4 chans, setting a chan to nil (disabling its case) once closed.
+func select4(n uint64) (time.Duration, error) {
+	const fan = 4
+	per := n / fan
+	var chs [fan]chan uint64
+	for i := range chs {
+		chs[i] = make(chan uint64, 1024)
+	}
+	var count, sum uint64
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		a, b, c, d := chs[0], chs[1], chs[2], chs[3]
+		for open := fan; open > 0; {
+			select {
+			case v, ok := <-a:
+				if !ok {
+					a, open = nil, open-1
+					continue
+				}
+				count, sum = count+1, sum+v
+			case v, ok := <-b:
+				if !ok {
+					b, open = nil, open-1
+					continue
+				}
+				count, sum = count+1, sum+v
+			case v, ok := <-c:
+				if !ok {
+					c, open = nil, open-1
+					continue
+				}
+				count, sum = count+1, sum+v
+			case v, ok := <-d:
+				if !ok {
+					d, open = nil, open-1
+					continue
+				}
+				count, sum = count+1, sum+v
+			}
+		}
+	}()
+	for i := range chs {
+		go func(i uint64, ch chan<- uint64) {
+			for v := i * per; v < (i+1)*per; v++ {
+				ch <- v
+			}
+			close(ch)
+		}(uint64(i), chs[i])
+	}
+	<-done
+	elapsed := time.Since(start)
+	return elapsed, check(per*fan, count, sum)
+}
+
+// readyValues circulate in select2ready: chan i always holds readyValues[i].
+var readyValues = [2]uint64{3, 5}
+
+// select2ready: one goroutine selects over 2 chans of capacity 1 that are full whenever it
+// selects, and puts the received value back; ns per select. Checks as hoare-bench does: each
+// case got its own chan's value, both fired at least n/8 times, and the values are still there.
+func select2ready(n uint64) (time.Duration, error) {
+	a := make(chan uint64, 1)
+	b := make(chan uint64, 1)
+	a <- readyValues[0]
+	b <- readyValues[1]
+	var counts, sums [2]uint64
+	start := time.Now()
+	for i := uint64(0); i < n; i++ {
+		select {
+		case v := <-a:
+			counts[0], sums[0] = counts[0]+1, sums[0]+v
+			a <- v
+		case v := <-b:
+			counts[1], sums[1] = counts[1]+1, sums[1]+v
+			b <- v
+		}
+	}
+	elapsed := time.Since(start)
+	if counts[0]+counts[1] != n {
+		return 0, fmt.Errorf("check failed: %d selects fired, expected %d", counts[0]+counts[1], n)
+	}
+	left := [2]chan uint64{a, b}
+	for i := range counts {
+		if sums[i] != counts[i]*readyValues[i] {
+			return 0, fmt.Errorf("check failed: case %d fired %d times but received values summing to %d", i, counts[i], sums[i])
+		}
+		if counts[i] < n/8 {
+			return 0, fmt.Errorf("check failed: case %d fired %d times of %d", i, counts[i], n)
+		}
+		if len(left[i]) != 1 || <-left[i] != readyValues[i] {
+			return 0, fmt.Errorf("check failed: chan %d does not hold its value at the end", i)
+		}
+	}
+	return elapsed, nil
 }
 
 const opQuantum = 64

@@ -137,7 +137,7 @@ fn mpmc_cases() -> Vec<Case> {
 }
 
 /// The tokio runtime of one async measurement: multi-thread, 2 workers.
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -160,12 +160,12 @@ fn check(n: u64, count: u64, sum: u64) -> Result<(), String> {
     Ok(())
 }
 
-fn join<T>(h: thread::JoinHandle<T>) -> Result<T, String> {
+pub(crate) fn join<T>(h: thread::JoinHandle<T>) -> Result<T, String> {
     h.join()
         .map_err(|_| "a benchmark thread panicked".to_string())
 }
 
-async fn join_task<T>(h: tokio::task::JoinHandle<T>) -> Result<T, String> {
+pub(crate) async fn join_task<T>(h: tokio::task::JoinHandle<T>) -> Result<T, String> {
     h.await.map_err(|e| format!("a benchmark task failed: {e}"))
 }
 
@@ -355,7 +355,7 @@ fn throughput_async<C: AsyncChan>(producers: usize, split: fn(C::Rx) -> Vec<C::R
 }
 
 /// Common end of a throughput repetition: all sends succeeded and all `n` messages arrived.
-fn finish(
+pub(crate) fn finish(
     n: u64,
     sent: Vec<Result<bool, String>>,
     got: Vec<Result<(u64, u64), String>>,

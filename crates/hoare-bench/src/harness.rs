@@ -42,6 +42,9 @@ pub struct Case {
     pub imp: &'static str,
     /// Free-form note for the table, e.g. a capacity substitution.
     pub note: String,
+    /// Variant name when an implementation is measured several ways (e.g. a crate's select
+    /// macro and its dynamic selector); empty otherwise. See [`Case::variant`].
+    pub variant: &'static str,
     /// Builds the repetition closure (and, for async cases, its runtime); called once per
     /// measurement, so the runtime lives for the warm-up and all timed repetitions.
     pub setup: Box<dyn Fn() -> Rep>,
@@ -59,8 +62,17 @@ impl Case {
             mode,
             imp,
             note: note.into(),
+            variant: "",
             setup: Box::new(setup),
         }
+    }
+
+    /// Marks the case as one variant of its implementation: every variant of an
+    /// implementation is measured, and only the fastest is reported under the implementation's
+    /// name, its note naming the variant (see `report::fastest_variants`).
+    pub fn variant(mut self, name: &'static str) -> Case {
+        self.variant = name;
+        self
     }
 }
 

@@ -4,8 +4,8 @@
 //! prints a table (or JSON lines) on stdout, progress on stderr, and writes
 //! `bench/results/<family>.md` and `<family>.svg` in the workspace.
 //!
-//! Scenarios live in one module per family (`channels`); add a family by writing a module
-//! with a `scenarios()` function and listing it in [`registry`].
+//! Scenarios live in one module per family (`channels`, `select`); add a family by writing a
+//! module with a `scenarios()` function and listing it in [`registry`].
 #![warn(missing_docs)]
 
 mod channels;
@@ -14,6 +14,7 @@ mod go;
 mod harness;
 mod peers;
 mod report;
+mod select;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ use report::ScenarioInfo;
 pub fn registry() -> Vec<Scenario> {
     let mut all = Vec::new();
     all.extend(channels::scenarios());
+    all.extend(select::scenarios());
     all
 }
 
@@ -177,8 +179,11 @@ fn run(cli: Cli) -> Result<bool, String> {
         let group = &cases[start..end];
         let mut live: Vec<(usize, String, harness::Rep, u64, Vec<f64>)> = Vec::new();
         for (i, (s, case)) in group.iter().enumerate() {
-            let label = format!("{} [{}] {}", s.name, case.mode.as_str(), case.imp);
-            eprintln!("[{:>2}/{total}] {label:<40} calibrating", start + i + 1);
+            let mut label = format!("{} [{}] {}", s.name, case.mode.as_str(), case.imp);
+            if !case.variant.is_empty() {
+                label = format!("{label} ({})", case.variant);
+            }
+            eprintln!("[{:>2}/{total}] {label:<48} calibrating", start + i + 1);
             let mut rep = (case.setup)();
             match harness::calibrate(settings, &label, &mut rep) {
                 Ok(n) => live.push((i, label, rep, n, Vec::with_capacity(settings.reps))),
@@ -210,11 +215,12 @@ fn run(cli: Cli) -> Result<bool, String> {
                 }
             });
         }
+        let mut measured: Vec<(Record, &str)> = Vec::new();
         for (i, label, _, n, samples) in live {
             let (s, case) = &group[i];
             let stats = harness::stats(&samples, n);
             eprintln!(
-                "      {label:<40} {:>9} ns/op  ({} reps x {} ops, min {} max {})",
+                "      {label:<48} {:>9} ns/op  ({} reps x {} ops, min {} max {})",
                 report::fmt_ns(stats.median),
                 stats.reps,
                 stats.ops,
@@ -229,6 +235,10 @@ fn run(cli: Cli) -> Result<bool, String> {
                 note: case.note.clone(),
                 stats,
             };
+            measured.push((record, case.variant));
+        }
+        // An implementation measured as several variants is reported once, as its fastest.
+        for record in report::fastest_variants(measured) {
             if cli.json {
                 println!("{}", report::json_line(&record));
             }

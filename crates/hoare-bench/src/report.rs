@@ -169,7 +169,7 @@ pub fn text(blocks: &[Block], header: &str) -> String {
             if !last.is_empty() {
                 s.push('\n');
             }
-            let _ = write!(s, "  {:<10}", b.scenario.name);
+            let _ = write!(s, "  {:<12}", b.scenario.name);
             last = &b.scenario.name;
         }
         let _ = write!(s, "  {}: {}", b.mode.as_str(), summary(b));
@@ -249,6 +249,52 @@ pub fn markdown(blocks: &[Block], title: &str, header: &str) -> String {
     s
 }
 
+/// Keeps, for each implementation measured as several variants (see `Case::variant`), only
+/// its fastest variant; the kept record's note names it and gives the others' medians, e.g.
+/// `select! macro (dynamic Select: 61.2)`. Records without a variant pass through; the order
+/// of first appearance is kept.
+pub fn fastest_variants(measured: Vec<(Record, &str)>) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    let mut imps: Vec<&str> = Vec::new();
+    for (r, _) in &measured {
+        if !imps.contains(&r.imp.as_str()) {
+            imps.push(&r.imp);
+        }
+    }
+    for imp in imps {
+        let all: Vec<&(Record, &str)> = measured.iter().filter(|(r, _)| r.imp == imp).collect();
+        if let [(r, "")] = all.as_slice() {
+            out.push(r.clone());
+            continue;
+        }
+        let Some((best, best_variant)) = all
+            .iter()
+            .copied()
+            .min_by(|a, b| a.0.stats.median.total_cmp(&b.0.stats.median))
+        else {
+            continue;
+        };
+        let others: Vec<String> = all
+            .iter()
+            .filter(|(r, _)| !std::ptr::eq(r, best))
+            .map(|(r, v)| format!("{v}: {}", fmt_ns(r.stats.median)))
+            .collect();
+        let mut note = best.note.clone();
+        if !note.is_empty() {
+            note.push_str("; ");
+        }
+        note.push_str(best_variant);
+        if !others.is_empty() {
+            let _ = write!(note, " ({})", others.join(", "));
+        }
+        out.push(Record {
+            note,
+            ..best.clone()
+        });
+    }
+    out
+}
+
 /// One JSON object (a single line) for `--json`, keys in this order:
 /// `{"scenario", "mode", "impl", "ns_per_op", "note"}`; `ns_per_op` is the median.
 pub fn json_line(r: &Record) -> String {
@@ -293,6 +339,22 @@ mod tests {
         assert_eq!(fmt_ns(908.2), "908");
         assert_eq!(fmt_ns(54601.0), "54,601");
         assert_eq!(fmt_ns(1234567.0), "1,234,567");
+    }
+
+    #[test]
+    fn only_the_fastest_variant_is_kept() {
+        let recs = vec![
+            (rec("hoare", Mode::Blocking, 20.0), ""),
+            (rec("crossbeam", Mode::Blocking, 30.0), "select! macro"),
+            (rec("crossbeam", Mode::Blocking, 25.0), "dynamic Select"),
+            (rec("flume", Mode::Blocking, 40.0), ""),
+        ];
+        let kept = fastest_variants(recs);
+        let imps: Vec<&str> = kept.iter().map(|r| r.imp.as_str()).collect();
+        assert_eq!(imps, ["hoare", "crossbeam", "flume"]);
+        assert_eq!(kept[1].stats.median, 25.0);
+        assert_eq!(kept[1].note, "dynamic Select (select! macro: 30.0)");
+        assert_eq!(kept[0].note, "");
     }
 
     #[test]

@@ -258,6 +258,7 @@ impl<T> Channel<T> {
         msg: &mut Option<T>,
         w: &mut Option<AsyncWait<T>>,
     ) -> Poll<Result<(), T>> {
+        let mut backoff = Backoff::new();
         loop {
             let Some(m) = msg.take() else {
                 return Poll::Ready(Ok(()));
@@ -273,6 +274,9 @@ impl<T> Channel<T> {
                 }
                 Err(TrySendError::Full(m)) => *msg = Some(m),
             }
+            if spin_before_parking(&mut backoff, w) {
+                continue;
+            }
             // SAFETY: the registration lives in a pinned future, which calls
             // `cancel_send` before it is dropped.
             if unsafe { park(w, cx, &self.senders, || self.can_send()) } {
@@ -287,6 +291,7 @@ impl<T> Channel<T> {
         cx: &mut Context<'_>,
         w: &mut Option<AsyncWait<T>>,
     ) -> Poll<Option<T>> {
+        let mut backoff = Backoff::new();
         loop {
             match self.try_recv() {
                 Ok(msg) => {
@@ -298,6 +303,9 @@ impl<T> Channel<T> {
                     return Poll::Ready(None);
                 }
                 Err(TryRecvError::Empty) => {}
+            }
+            if spin_before_parking(&mut backoff, w) {
+                continue;
             }
             // SAFETY: as in `poll_send`.
             if unsafe { park(w, cx, &self.receivers, || self.can_recv()) } {
@@ -413,6 +421,16 @@ fn block_in(queue: &WaitQueue, ready: impl Fn() -> bool, deadline: Option<Instan
         // Aborted or disconnected: make sure no entry outlives the waiter.
         queue.unregister(&waiter, Operation::SINGLE);
     }
+}
+
+/// Whether an async operation that found the channel full (or empty) should try
+/// again before it registers: after a brief spin, on a task's first attempt, since
+/// the other side is often just freeing (or filling) a slot, and a registration, a
+/// wake-up through the executor and a second poll cost far more. Never under loom,
+/// where each retry would multiply the interleavings to explore.
+#[inline]
+fn spin_before_parking<T>(backoff: &mut Backoff, w: &Option<AsyncWait<T>>) -> bool {
+    !cfg!(loom) && !w.as_ref().is_some_and(|w| w.registered) && backoff.spin_for_task()
 }
 
 /// Registers (or keeps) a task's interest in `queue`, then re-checks `ready`.

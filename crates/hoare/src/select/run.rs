@@ -25,6 +25,7 @@ use std::time::Instant;
 
 use super::case::Case;
 use crate::chan::waiter::{AsyncWait, Operation, Waiter, ABORTED, DISCONNECTED, WAITING};
+use crate::loom::Backoff;
 use crate::time::TimerWait;
 
 /// A select's cases, indexable: a slice of [`CaseRef`] for `select!`, boxed cases
@@ -83,6 +84,38 @@ fn try_all<L: CaseList + ?Sized>(cases: &mut L, first: Option<usize>) -> Option<
     } else {
         let mut order: Vec<usize> = (0..n).collect();
         try_shuffled(cases, &mut order)
+    }
+}
+
+/// Tries the cases, and keeps trying for a short while before the caller registers:
+/// a channel is often empty or full only for a moment, and registering with every
+/// case, parking and unregistering costs far more than a few rounds of tries.
+/// Threads spin and then yield (as a blocked channel operation does); tasks only
+/// spin briefly (see `Backoff::spin_for_task`). A select
+/// with a `default` case does not wait at all.
+fn try_for_a_while<L: CaseList + ?Sized>(
+    cases: &mut L,
+    mut first: Option<usize>,
+    has_default: bool,
+    thread: bool,
+) -> Option<usize> {
+    let mut backoff = Backoff::new();
+    loop {
+        if let Some(i) = try_all(cases, first.take()) {
+            return Some(i);
+        }
+        // Under loom, every retry would multiply the interleavings to explore.
+        if has_default || cfg!(loom) {
+            return None;
+        }
+        if thread {
+            if backoff.is_completed() {
+                return None;
+            }
+            backoff.snooze();
+        } else if !backoff.spin_for_task() {
+            return None;
+        }
     }
 }
 
@@ -184,7 +217,7 @@ pub(crate) fn run_blocking<L: CaseList + ?Sized>(
     let mut first = None;
     let mut slot: Option<Waiter> = None;
     loop {
-        if let Some(i) = try_all(cases, first.take()) {
+        if let Some(i) = try_for_a_while(cases, first.take(), has_default, true) {
             return Some(i);
         }
         if has_default || deadline.is_some_and(|d| crate::time::now() >= d) {
@@ -245,6 +278,9 @@ pub(crate) struct Driver {
     first: Option<usize>,
     /// The wait for the select's own deadline, if it has one.
     deadline_wait: TimerWait,
+    /// Whether the select has timer cases or a deadline (learnt at its first
+    /// registration): only then are timers polled and cleared.
+    timed: Option<bool>,
 }
 
 impl fmt::Debug for Driver {
@@ -276,7 +312,8 @@ impl Driver {
                 let state = if state != WAITING {
                     waiter.settled(state)
                 } else {
-                    let due = poll_timers(cx, cases, deadline, &mut self.deadline_wait);
+                    let due = self.timed == Some(true)
+                        && poll_timers(cx, cases, deadline, &mut self.deadline_wait);
                     if !due && self.wait.same_waker(cx.waker()) {
                         return Poll::Pending;
                     }
@@ -294,7 +331,7 @@ impl Driver {
                     Err(next) => self.first = next,
                 }
             }
-            if let Some(i) = try_all(cases, self.first.take()) {
+            if let Some(i) = try_for_a_while(cases, self.first.take(), has_default, false) {
                 return self.ready(cases, Some(i));
             }
             if has_default || deadline.is_some_and(|d| crate::time::now() >= d) {
@@ -316,7 +353,10 @@ impl Driver {
                     break;
                 }
             }
-            let due = poll_timers(cx, cases, deadline, &mut self.deadline_wait);
+            let timed = *self.timed.get_or_insert_with(|| {
+                deadline.is_some() || (0..cases.len()).any(|i| cases.case(i).due().is_some())
+            });
+            let due = timed && poll_timers(cx, cases, deadline, &mut self.deadline_wait);
             if !ready && !due {
                 return Poll::Pending;
             }
