@@ -180,16 +180,16 @@ impl Backoff {
     }
 }
 
-/// A random index in `range`, for select's fair choice. Under loom the choice is
-/// always the first index, since a model must run the same way every time it is
-/// replayed; loom still explores every interleaving around it.
+/// 64 random bits, for select's fair choice. Under loom they are always zero (the
+/// first case is tried first), since a model must run the same way every time it
+/// is replayed; loom still explores every interleaving around it.
 #[cfg(not(loom))]
 #[inline]
-pub(crate) fn random_index(range: std::ops::Range<usize>) -> usize {
-    fastrand::usize(range)
+pub(crate) fn random_u64() -> u64 {
+    fastrand::u64(..)
 }
 
 #[cfg(loom)]
-pub(crate) fn random_index(range: std::ops::Range<usize>) -> usize {
-    range.start
+pub(crate) fn random_u64() -> u64 {
+    0
 }

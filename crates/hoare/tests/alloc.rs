@@ -85,4 +85,49 @@ fn channels_allocate_once_and_waiting_allocates_nothing() {
         3 * std::mem::size_of::<usize>()
     );
     drop((tx, rx));
+
+    select_allocates_nothing();
+}
+
+/// A select allocates nothing, whether a case is ready or it has to wait (once the
+/// wait queues it registers with have room for one entry).
+fn select_allocates_nothing() {
+    use hoare::{select, select_async};
+
+    let (tx_a, rx_a) = chan::<u64>(4);
+    let (tx_b, rx_b) = chan::<u64>(0);
+    let (_tx_c, rx_c) = chan::<u64>(1);
+
+    // Ready: a buffered value.
+    tx_a.send(1).unwrap();
+    let (allocs, _, got) = count(|| {
+        select! {
+            recv(&rx_a) -> v => v,
+            recv(&rx_b) -> v => v,
+            default => None,
+        }
+    });
+    assert_eq!(got, Some(1));
+    assert_eq!(allocs, 0, "a ready select allocated");
+
+    // Waiting, async: registered with all three channels (warmed up first).
+    let mut cx = Context::from_waker(Waker::noop());
+    let pending = |cx: &mut Context<'_>| {
+        let fut = async {
+            select_async! {
+                recv(&rx_a) -> v => v,
+                recv(&rx_b) -> v => v,
+                recv(&rx_c) -> v => v,
+                send(&tx_b, 5) -> _ => None,
+            }
+        };
+        let size = std::mem::size_of_val(&fut);
+        let mut fut = pin!(fut);
+        assert!(fut.as_mut().poll(cx).is_pending());
+        size
+    };
+    pending(&mut cx);
+    let (allocs, _, size) = count(|| pending(&mut cx));
+    assert_eq!(allocs, 0, "a waiting select_async allocated");
+    eprintln!("a waiting select over 4 cases: 0 allocations; its future is {size} bytes");
 }

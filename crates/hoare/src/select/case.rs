@@ -12,13 +12,11 @@
 //!   it is due.
 
 use std::marker::PhantomPinned;
-use std::task::Context;
 use std::time::Instant;
 
 use crate::chan::receiver::RecvInner;
 use crate::chan::waiter::{Operation, Packet, Waiter};
 use crate::chan::{FlavorRef, Receiver, SendError, Sender, TryRecvError, TrySendError};
-use crate::time::TimerWait;
 
 /// What a select needs of each case. Object safe: a select sees `&mut dyn Case`.
 pub(crate) trait Case {
@@ -47,33 +45,6 @@ pub(crate) trait Case {
 
     /// When a timer case is next due (`None` for channels).
     fn due(&self) -> Option<Instant>;
-
-    /// Async: whether a timer case is due; if not, arranges a wake-up for then.
-    fn poll_due(&mut self, cx: &mut Context<'_>) -> bool;
-
-    /// Drops any timer state (called between selects).
-    fn clear_timer(&mut self) {}
-}
-
-/// A channel end taken by reference or by value, or absent (a disabled case).
-#[derive(Debug)]
-pub enum Operand<'a, C> {
-    /// Borrowed: `recv(&rx)`.
-    Borrowed(&'a C),
-    /// Owned by the select: `recv(time::after(d))`.
-    Owned(C),
-    /// No channel: the case never fires, like a nil channel in Go.
-    Disabled,
-}
-
-impl<C> Operand<'_, C> {
-    fn get(&self) -> Option<&C> {
-        match self {
-            Operand::Borrowed(c) => Some(c),
-            Operand::Owned(c) => Some(c),
-            Operand::Disabled => None,
-        }
-    }
 }
 
 /// What may stand in a `recv(…)` case of [`select!`](crate::select!): `&Receiver<T>`,
@@ -92,38 +63,38 @@ impl<C> Operand<'_, C> {
 /// };
 /// assert_eq!(got, Some(1));
 /// ```
-pub trait RecvOperand<'a> {
+pub trait RecvOperand {
     /// The type of the values received.
     type Item;
-    /// The channel end (or its absence).
-    fn into_operand(self) -> Operand<'a, Receiver<Self::Item>>;
+    /// The receiver, or `None` for a disabled case.
+    fn receiver(&self) -> Option<&Receiver<Self::Item>>;
 }
 
-impl<'a, T> RecvOperand<'a> for &'a Receiver<T> {
+impl<T> RecvOperand for Receiver<T> {
     type Item = T;
-    fn into_operand(self) -> Operand<'a, Receiver<T>> {
-        Operand::Borrowed(self)
+    fn receiver(&self) -> Option<&Receiver<T>> {
+        Some(self)
     }
 }
 
-impl<'a, T> RecvOperand<'a> for Receiver<T> {
+impl<T> RecvOperand for &Receiver<T> {
     type Item = T;
-    fn into_operand(self) -> Operand<'a, Receiver<T>> {
-        Operand::Owned(self)
+    fn receiver(&self) -> Option<&Receiver<T>> {
+        Some(self)
     }
 }
 
-impl<'a, T> RecvOperand<'a> for &'a mut Receiver<T> {
+impl<T> RecvOperand for &mut Receiver<T> {
     type Item = T;
-    fn into_operand(self) -> Operand<'a, Receiver<T>> {
-        Operand::Borrowed(self)
+    fn receiver(&self) -> Option<&Receiver<T>> {
+        Some(self)
     }
 }
 
-impl<'a, O: RecvOperand<'a>> RecvOperand<'a> for Option<O> {
+impl<O: RecvOperand> RecvOperand for Option<O> {
     type Item = O::Item;
-    fn into_operand(self) -> Operand<'a, Receiver<O::Item>> {
-        self.map_or(Operand::Disabled, O::into_operand)
+    fn receiver(&self) -> Option<&Receiver<O::Item>> {
+        self.as_ref().and_then(O::receiver)
     }
 }
 
@@ -140,42 +111,40 @@ impl<'a, O: RecvOperand<'a>> RecvOperand<'a> for Option<O> {
 /// }
 /// assert_eq!(rx.recv(), Some(5));
 /// ```
-pub trait SendOperand<'a> {
+pub trait SendOperand {
     /// The type of the values sent.
     type Item;
-    /// The channel end (or its absence).
-    fn into_operand(self) -> Operand<'a, Sender<Self::Item>>;
+    /// The sender, or `None` for a disabled case.
+    fn sender(&self) -> Option<&Sender<Self::Item>>;
 }
 
-impl<'a, T> SendOperand<'a> for &'a Sender<T> {
+impl<T> SendOperand for Sender<T> {
     type Item = T;
-    fn into_operand(self) -> Operand<'a, Sender<T>> {
-        Operand::Borrowed(self)
+    fn sender(&self) -> Option<&Sender<T>> {
+        Some(self)
     }
 }
 
-impl<'a, T> SendOperand<'a> for Sender<T> {
+impl<T> SendOperand for &Sender<T> {
     type Item = T;
-    fn into_operand(self) -> Operand<'a, Sender<T>> {
-        Operand::Owned(self)
+    fn sender(&self) -> Option<&Sender<T>> {
+        Some(self)
     }
 }
 
-impl<'a, O: SendOperand<'a>> SendOperand<'a> for Option<O> {
+impl<O: SendOperand> SendOperand for Option<O> {
     type Item = O::Item;
-    fn into_operand(self) -> Operand<'a, Sender<O::Item>> {
-        self.map_or(Operand::Disabled, O::into_operand)
+    fn sender(&self) -> Option<&Sender<O::Item>> {
+        self.as_ref().and_then(O::sender)
     }
 }
 
-/// A `recv` case. Its result is `Some(value)`, or `None` once the channel is closed
-/// and drained.
-pub struct RecvCase<'a, T> {
-    rx: Operand<'a, Receiver<T>>,
+/// The state of a receive case apart from its channel: where a sender puts the
+/// value, and the result. Kept apart so that `select!` cases borrow their channel
+/// (no drop glue on the hot path) while the dynamic `Select` owns it.
+pub(crate) struct RecvSlot<T> {
     /// Where a sender puts the value, when registered with an unbuffered channel.
     packet: Packet<T>,
-    /// The wait of a timer case in async code.
-    timer: Option<Box<TimerWait>>,
     out: Option<Option<T>>,
     /// A channel may hold the packet's address while the select is registered,
     /// while the select still uses the case through `&mut`; `!Unpin` tells the
@@ -184,32 +153,18 @@ pub struct RecvCase<'a, T> {
     _pinned: PhantomPinned,
 }
 
-impl<T> std::fmt::Debug for RecvCase<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecvCase")
-            .field("fired", &self.out.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'a, T> RecvCase<'a, T> {
-    /// A case receiving from `rx`.
-    pub fn new(rx: impl RecvOperand<'a, Item = T>) -> Self {
+impl<T> Default for RecvSlot<T> {
+    fn default() -> Self {
         Self {
-            rx: rx.into_operand(),
             packet: Packet::new(None),
-            timer: None,
             out: None,
             _pinned: PhantomPinned,
         }
     }
+}
 
-    /// The result of the fired case.
-    pub fn into_output(mut self) -> Option<T> {
-        self.take_output()
-    }
-
-    /// Takes the result, leaving the case ready to fire again.
+impl<T> RecvSlot<T> {
+    /// Takes the result, leaving the slot ready for the next select.
     pub(crate) fn take_output(&mut self) -> Option<T> {
         self.out.take().flatten()
     }
@@ -218,11 +173,9 @@ impl<'a, T> RecvCase<'a, T> {
         self.out = Some(v);
         true
     }
-}
 
-impl<T> Case for RecvCase<'_, T> {
-    fn try_fire(&mut self) -> bool {
-        let Some(rx) = self.rx.get() else {
+    pub(crate) fn try_fire(&mut self, rx: Option<&Receiver<T>>) -> bool {
+        let Some(rx) = rx else {
             return false;
         };
         match rx.try_recv() {
@@ -232,24 +185,33 @@ impl<T> Case for RecvCase<'_, T> {
         }
     }
 
-    unsafe fn register(&mut self, waiter: &Waiter, oper: Operation) -> bool {
-        let Some(rx) = self.rx.get() else {
-            return false;
-        };
-        match &rx.inner {
-            RecvInner::Never => false,
-            RecvInner::Timer(t, _) => t.is_ready(),
-            RecvInner::Chan(h) => match h.flavor() {
+    /// # Safety
+    /// As for [`Case::register`].
+    pub(crate) unsafe fn register(
+        &mut self,
+        rx: Option<&Receiver<T>>,
+        waiter: &Waiter,
+        oper: Operation,
+    ) -> bool {
+        match rx.map(|rx| &rx.inner) {
+            None | Some(RecvInner::Never) => false,
+            Some(RecvInner::Timer(t, _)) => t.is_ready(),
+            Some(RecvInner::Chan(h)) => match h.flavor() {
                 FlavorRef::Array(c) => c.register_recv(waiter, oper),
-                // SAFETY: the packet lives in this case, which the caller keeps in
+                // SAFETY: the packet lives in this slot, which the caller keeps in
                 // place until it unregisters.
                 FlavorRef::Zero(c) => unsafe { c.register_recv(waiter, oper, &self.packet) },
             },
         }
     }
 
-    fn unregister(&mut self, waiter: &Waiter, oper: Operation) {
-        if let Some(RecvInner::Chan(h)) = self.rx.get().map(|rx| &rx.inner) {
+    pub(crate) fn unregister(
+        &mut self,
+        rx: Option<&Receiver<T>>,
+        waiter: &Waiter,
+        oper: Operation,
+    ) {
+        if let Some(RecvInner::Chan(h)) = rx.map(|rx| &rx.inner) {
             match h.flavor() {
                 FlavorRef::Array(c) => c.unregister_recv(waiter, oper),
                 FlavorRef::Zero(c) => c.unregister_recv(waiter, oper),
@@ -257,8 +219,8 @@ impl<T> Case for RecvCase<'_, T> {
         }
     }
 
-    fn on_selected(&mut self) -> bool {
-        match self.rx.get().map(|rx| &rx.inner) {
+    pub(crate) fn on_selected(&mut self, rx: Option<&Receiver<T>>) -> bool {
+        match rx.map(|rx| &rx.inner) {
             Some(RecvInner::Chan(h)) if matches!(h.flavor(), FlavorRef::Zero(_)) => {
                 // SAFETY: the waiter settled and is unregistered: the packet is ours.
                 match unsafe { self.packet.take() } {
@@ -267,12 +229,12 @@ impl<T> Case for RecvCase<'_, T> {
                 }
             }
             // Told that a value may be there: try to take it.
-            _ => self.try_fire(),
+            _ => self.try_fire(rx),
         }
     }
 
-    fn abandon(&mut self) {
-        if let Some(RecvInner::Chan(h)) = self.rx.get().map(|rx| &rx.inner) {
+    pub(crate) fn abandon(&mut self, rx: Option<&Receiver<T>>) {
+        if let Some(RecvInner::Chan(h)) = rx.map(|rx| &rx.inner) {
             match h.flavor() {
                 FlavorRef::Array(c) => c.pass_on_recv(),
                 FlavorRef::Zero(c) => {
@@ -285,55 +247,81 @@ impl<T> Case for RecvCase<'_, T> {
         }
     }
 
-    fn due(&self) -> Option<Instant> {
-        match self.rx.get().map(|rx| &rx.inner) {
+    pub(crate) fn due(rx: Option<&Receiver<T>>) -> Option<Instant> {
+        match rx.map(|rx| &rx.inner) {
             Some(RecvInner::Timer(t, _)) => t.due(),
             _ => None,
         }
     }
-
-    fn poll_due(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(due) = self.due() else {
-            return false;
-        };
-        self.timer
-            .get_or_insert_with(Default::default)
-            .poll_until(cx, due)
-            .is_ready()
-    }
-
-    fn clear_timer(&mut self) {
-        self.timer = None;
-    }
 }
 
-/// A `send` case. Its result is `Ok(())` once sent, or `Err(SendError(value))` when
-/// the channel is closed. The value is given when the select starts, as in Go; if
-/// another case fires, it is dropped without reaching the channel.
-pub struct SendCase<'a, T> {
-    tx: Operand<'a, Sender<T>>,
-    /// The value, while not registered with an unbuffered channel.
-    msg: Option<T>,
-    /// Holds the value while registered with an unbuffered channel.
-    packet: Packet<T>,
-    out: Option<Result<(), SendError<T>>>,
-    /// See [`RecvCase`]'s field of the same name.
-    _pinned: PhantomPinned,
+/// A `recv` case of `select!`. Its result is `Some(value)`, or `None` once the
+/// channel is closed and drained.
+pub struct RecvCase<'a, T> {
+    rx: Option<&'a Receiver<T>>,
+    slot: RecvSlot<T>,
 }
 
-impl<T> std::fmt::Debug for SendCase<'_, T> {
+impl<T> std::fmt::Debug for RecvCase<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SendCase")
-            .field("fired", &self.out.is_some())
+        f.debug_struct("RecvCase")
+            .field("fired", &self.slot.out.is_some())
             .finish_non_exhaustive()
     }
 }
 
-impl<'a, T> SendCase<'a, T> {
-    /// A case sending `msg` on `tx`.
-    pub fn new(tx: impl SendOperand<'a, Item = T>, msg: T) -> Self {
+impl<'a, T> RecvCase<'a, T> {
+    /// A case receiving from `rx` (`None`: disabled).
+    pub fn new(rx: Option<&'a Receiver<T>>) -> Self {
         Self {
-            tx: tx.into_operand(),
+            rx,
+            slot: RecvSlot::default(),
+        }
+    }
+
+    /// The result of the fired case.
+    pub fn into_output(mut self) -> Option<T> {
+        self.slot.take_output()
+    }
+}
+
+impl<T> Case for RecvCase<'_, T> {
+    fn try_fire(&mut self) -> bool {
+        self.slot.try_fire(self.rx)
+    }
+    unsafe fn register(&mut self, waiter: &Waiter, oper: Operation) -> bool {
+        // SAFETY: the caller's contract.
+        unsafe { self.slot.register(self.rx, waiter, oper) }
+    }
+    fn unregister(&mut self, waiter: &Waiter, oper: Operation) {
+        self.slot.unregister(self.rx, waiter, oper);
+    }
+    fn on_selected(&mut self) -> bool {
+        self.slot.on_selected(self.rx)
+    }
+    fn abandon(&mut self) {
+        self.slot.abandon(self.rx);
+    }
+    fn due(&self) -> Option<Instant> {
+        RecvSlot::due(self.rx)
+    }
+}
+
+/// The state of a send case apart from its channel: the value and the result.
+pub(crate) struct SendSlot<T> {
+    /// The value, while not registered with an unbuffered channel; `None` once
+    /// sent (the case is then spent).
+    msg: Option<T>,
+    /// Holds the value while registered with an unbuffered channel.
+    packet: Packet<T>,
+    out: Option<Result<(), SendError<T>>>,
+    /// See [`RecvSlot`]'s field of the same name.
+    _pinned: PhantomPinned,
+}
+
+impl<T> SendSlot<T> {
+    pub(crate) fn new(msg: T) -> Self {
+        Self {
             msg: Some(msg),
             packet: Packet::new(None),
             out: None,
@@ -341,36 +329,18 @@ impl<'a, T> SendCase<'a, T> {
         }
     }
 
-    /// The result of the fired case.
-    pub fn into_output(mut self) -> Result<(), SendError<T>> {
-        self.take_output()
-    }
-
-    /// Takes the result. The case stays disabled until given a new value.
+    /// Takes the result. The slot is spent (it has no value left to send).
     pub(crate) fn take_output(&mut self) -> Result<(), SendError<T>> {
         self.out.take().unwrap_or(Ok(()))
     }
 
-    /// Disables the case for good; its value, if not sent, is dropped.
+    /// Spends the slot: its value, if not sent, is dropped.
     pub(crate) fn disable(&mut self) {
-        self.tx = Operand::Disabled;
         self.msg = None;
     }
 
-    fn is_zero(&self) -> bool {
-        matches!(
-            self.tx
-                .get()
-                .and_then(|tx| tx.shared.as_ref())
-                .map(|h| h.flavor()),
-            Some(FlavorRef::Zero(_))
-        )
-    }
-}
-
-impl<T> Case for SendCase<'_, T> {
-    fn try_fire(&mut self) -> bool {
-        let (Some(tx), Some(msg)) = (self.tx.get(), self.msg.take()) else {
+    pub(crate) fn try_fire(&mut self, tx: Option<&Sender<T>>) -> bool {
+        let (Some(tx), Some(msg)) = (tx, self.msg.take()) else {
             return false;
         };
         match tx.try_send(msg) {
@@ -384,32 +354,40 @@ impl<T> Case for SendCase<'_, T> {
         true
     }
 
-    unsafe fn register(&mut self, waiter: &Waiter, oper: Operation) -> bool {
-        let Some(h) = self.tx.get().and_then(|tx| tx.shared.as_ref()) else {
+    /// # Safety
+    /// As for [`Case::register`].
+    pub(crate) unsafe fn register(
+        &mut self,
+        tx: Option<&Sender<T>>,
+        waiter: &Waiter,
+        oper: Operation,
+    ) -> bool {
+        let Some(h) = tx.and_then(|tx| tx.shared.as_ref()) else {
             return false; // disabled, or a nil channel: never ready
         };
-        if self.msg.is_none() {
-            return false; // already sent: disabled until given a new value
-        }
+        let Some(msg) = self.msg.take() else {
+            return false; // spent
+        };
         match h.flavor() {
-            FlavorRef::Array(c) => c.register_send(waiter, oper),
-            FlavorRef::Zero(c) => {
-                let msg = self.msg.take().expect("checked above");
-                // SAFETY: the packet lives in this case, which the caller keeps in
-                // place until it unregisters.
-                match unsafe { c.register_send(waiter, oper, &self.packet, msg) } {
-                    Ok(()) => false,
-                    Err(msg) => {
-                        self.msg = Some(msg);
-                        true
-                    }
-                }
+            FlavorRef::Array(c) => {
+                self.msg = Some(msg);
+                c.register_send(waiter, oper)
             }
+            // SAFETY: the packet lives in this slot, which the caller keeps in place
+            // until it unregisters.
+            FlavorRef::Zero(c) => match unsafe { c.register_send(waiter, oper, &self.packet, msg) }
+            {
+                Ok(()) => false,
+                Err(msg) => {
+                    self.msg = Some(msg);
+                    true
+                }
+            },
         }
     }
 
-    fn unregister(&mut self, waiter: &Waiter, oper: Operation) {
-        let Some(h) = self.tx.get().and_then(|tx| tx.shared.as_ref()) else {
+    pub(crate) fn unregister(&mut self, tx: Option<&Sender<T>>, waiter: &Waiter, oper: Operation) {
+        let Some(h) = tx.and_then(|tx| tx.shared.as_ref()) else {
             return;
         };
         match h.flavor() {
@@ -429,30 +407,80 @@ impl<T> Case for SendCase<'_, T> {
         }
     }
 
-    fn on_selected(&mut self) -> bool {
-        if self.is_zero() {
+    pub(crate) fn on_selected(&mut self, tx: Option<&Sender<T>>) -> bool {
+        let zero = matches!(
+            tx.and_then(|tx| tx.shared.as_ref()).map(|h| h.flavor()),
+            Some(FlavorRef::Zero(_))
+        );
+        if zero {
             // A receiver took the value from our packet.
             self.out = Some(Ok(()));
             true
         } else {
-            self.try_fire()
+            self.try_fire(tx)
         }
     }
 
-    fn abandon(&mut self) {
-        if let Some(h) = self.tx.get().and_then(|tx| tx.shared.as_ref()) {
+    pub(crate) fn abandon(&mut self, tx: Option<&Sender<T>>) {
+        if let Some(h) = tx.and_then(|tx| tx.shared.as_ref()) {
             if let FlavorRef::Array(c) = h.flavor() {
                 c.pass_on_send();
             }
             // Unbuffered: the receiver has the value; it was sent.
         }
     }
+}
 
-    fn due(&self) -> Option<Instant> {
-        None
+/// A `send` case of `select!`. Its result is `Ok(())` once sent, or
+/// `Err(SendError(value))` when the channel is closed. The value is given when the
+/// select starts, as in Go; if another case fires, it is dropped without reaching
+/// the channel.
+pub struct SendCase<'a, T> {
+    tx: Option<&'a Sender<T>>,
+    slot: SendSlot<T>,
+}
+
+impl<T> std::fmt::Debug for SendCase<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendCase")
+            .field("fired", &self.slot.out.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, T> SendCase<'a, T> {
+    /// A case sending `msg` on `tx` (`None`: disabled).
+    pub fn new(tx: Option<&'a Sender<T>>, msg: T) -> Self {
+        Self {
+            tx,
+            slot: SendSlot::new(msg),
+        }
     }
 
-    fn poll_due(&mut self, _: &mut Context<'_>) -> bool {
-        false
+    /// The result of the fired case.
+    pub fn into_output(mut self) -> Result<(), SendError<T>> {
+        self.slot.take_output()
+    }
+}
+
+impl<T> Case for SendCase<'_, T> {
+    fn try_fire(&mut self) -> bool {
+        self.slot.try_fire(self.tx)
+    }
+    unsafe fn register(&mut self, waiter: &Waiter, oper: Operation) -> bool {
+        // SAFETY: the caller's contract.
+        unsafe { self.slot.register(self.tx, waiter, oper) }
+    }
+    fn unregister(&mut self, waiter: &Waiter, oper: Operation) {
+        self.slot.unregister(self.tx, waiter, oper);
+    }
+    fn on_selected(&mut self) -> bool {
+        self.slot.on_selected(self.tx)
+    }
+    fn abandon(&mut self) {
+        self.slot.abandon(self.tx);
+    }
+    fn due(&self) -> Option<Instant> {
+        None
     }
 }

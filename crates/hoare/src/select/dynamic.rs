@@ -6,13 +6,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::case::{Case, RecvCase, RecvOperand, SendCase, SendOperand};
+use super::case::{Case, RecvOperand, RecvSlot, SendOperand, SendSlot};
 use super::run::{run_blocking, CaseList, Driver};
 use super::{SelectTimeoutError, TrySelectError};
-use crate::chan::SendError;
+use crate::chan::waiter::{Operation, Waiter};
+use crate::chan::{Receiver, SendError};
 
 /// A case of a [`Select`], with the function that turns its result into `R`.
-trait DynCase<R>: Send {
+trait DynCase<R>: Case + Send {
     fn case(&mut self) -> &mut dyn Case;
     /// The fired case's result, mapped.
     fn take(&mut self) -> R;
@@ -20,45 +21,107 @@ trait DynCase<R>: Send {
     fn disable(&mut self);
 }
 
-struct Recv<'a, T, F> {
-    case: RecvCase<'a, T>,
+/// A receive case owning its operand.
+struct Recv<O, T, F> {
+    operand: O,
+    enabled: bool,
+    slot: RecvSlot<T>,
     map: F,
 }
 
-impl<'a, T: Send, R, F> DynCase<R> for Recv<'a, T, F>
+impl<O: RecvOperand<Item = T>, T, F> Recv<O, T, F> {
+    fn rx(&self) -> Option<&Receiver<T>> {
+        self.operand.receiver().filter(|_| self.enabled)
+    }
+}
+
+impl<O: RecvOperand<Item = T>, T, F> Case for Recv<O, T, F> {
+    fn try_fire(&mut self) -> bool {
+        let rx = self.operand.receiver().filter(|_| self.enabled);
+        self.slot.try_fire(rx)
+    }
+    unsafe fn register(&mut self, waiter: &Waiter, oper: Operation) -> bool {
+        let rx = self.operand.receiver().filter(|_| self.enabled);
+        // SAFETY: the caller's contract.
+        unsafe { self.slot.register(rx, waiter, oper) }
+    }
+    fn unregister(&mut self, waiter: &Waiter, oper: Operation) {
+        let rx = self.operand.receiver().filter(|_| self.enabled);
+        self.slot.unregister(rx, waiter, oper);
+    }
+    fn on_selected(&mut self) -> bool {
+        let rx = self.operand.receiver().filter(|_| self.enabled);
+        self.slot.on_selected(rx)
+    }
+    fn abandon(&mut self) {
+        let rx = self.operand.receiver().filter(|_| self.enabled);
+        self.slot.abandon(rx);
+    }
+    fn due(&self) -> Option<Instant> {
+        RecvSlot::due(self.rx())
+    }
+}
+
+impl<O, T, R, F> DynCase<R> for Recv<O, T, F>
 where
+    O: RecvOperand<Item = T> + Send,
+    T: Send,
     F: FnMut(Option<T>) -> R + Send,
-    RecvCase<'a, T>: Send,
 {
     fn case(&mut self) -> &mut dyn Case {
-        &mut self.case
+        self
     }
     fn take(&mut self) -> R {
-        (self.map)(self.case.take_output())
+        (self.map)(self.slot.take_output())
     }
     fn disable(&mut self) {
-        self.case = RecvCase::new(None::<crate::chan::Receiver<T>>);
+        self.enabled = false;
     }
 }
 
-struct Send_<'a, T, F> {
-    case: SendCase<'a, T>,
+/// A send case owning its operand.
+struct Send_<O, T, F> {
+    operand: O,
+    slot: SendSlot<T>,
     map: F,
 }
 
-impl<'a, T: Send, R, F> DynCase<R> for Send_<'a, T, F>
+impl<O: SendOperand<Item = T>, T, F> Case for Send_<O, T, F> {
+    fn try_fire(&mut self) -> bool {
+        self.slot.try_fire(self.operand.sender())
+    }
+    unsafe fn register(&mut self, waiter: &Waiter, oper: Operation) -> bool {
+        // SAFETY: the caller's contract.
+        unsafe { self.slot.register(self.operand.sender(), waiter, oper) }
+    }
+    fn unregister(&mut self, waiter: &Waiter, oper: Operation) {
+        self.slot.unregister(self.operand.sender(), waiter, oper);
+    }
+    fn on_selected(&mut self) -> bool {
+        self.slot.on_selected(self.operand.sender())
+    }
+    fn abandon(&mut self) {
+        self.slot.abandon(self.operand.sender());
+    }
+    fn due(&self) -> Option<Instant> {
+        None
+    }
+}
+
+impl<O, T, R, F> DynCase<R> for Send_<O, T, F>
 where
+    O: SendOperand<Item = T> + Send,
+    T: Send,
     F: FnMut(Result<(), SendError<T>>) -> R + Send,
-    SendCase<'a, T>: Send,
 {
     fn case(&mut self) -> &mut dyn Case {
-        &mut self.case
+        self
     }
     fn take(&mut self) -> R {
-        (self.map)(self.case.take_output())
+        (self.map)(self.slot.take_output())
     }
     fn disable(&mut self) {
-        self.case.disable();
+        self.slot.disable();
     }
 }
 
@@ -149,15 +212,18 @@ impl<'a, R> Select<'a, R> {
     /// let i = sel.recv(&rx, |v| v.is_none());
     /// assert_eq!(sel.wait(), (i, true)); // closed: fires with None
     /// ```
-    pub fn recv<T, F>(&mut self, rx: impl RecvOperand<'a, Item = T>, map: F) -> usize
+    pub fn recv<O, T, F>(&mut self, rx: O, map: F) -> usize
     where
+        O: RecvOperand<Item = T> + Send + 'a,
         T: Send + 'a,
         F: FnMut(Option<T>) -> R + Send + 'a,
         R: 'a,
     {
         self.settle();
         self.cases.push(Box::new(Recv {
-            case: RecvCase::new(rx),
+            operand: rx,
+            enabled: true,
+            slot: RecvSlot::default(),
             map,
         }));
         self.cases.len() - 1
@@ -175,15 +241,17 @@ impl<'a, R> Select<'a, R> {
     /// assert_eq!(sel.wait(), (0, true));
     /// assert_eq!(rx.recv(), Some(5));
     /// ```
-    pub fn send<T, F>(&mut self, tx: impl SendOperand<'a, Item = T>, value: T, map: F) -> usize
+    pub fn send<O, T, F>(&mut self, tx: O, value: T, map: F) -> usize
     where
+        O: SendOperand<Item = T> + Send + 'a,
         T: Send + 'a,
         F: FnMut(Result<(), SendError<T>>) -> R + Send + 'a,
         R: 'a,
     {
         self.settle();
         self.cases.push(Box::new(Send_ {
-            case: SendCase::new(tx, value),
+            operand: tx,
+            slot: SendSlot::new(value),
             map,
         }));
         self.cases.len() - 1

@@ -153,34 +153,40 @@ macro_rules! __select_parse {
     ($mode:ident [($n:ident $i:tt) $($names:tt)*] [$($cases:tt)*] [$($def:tt)*]
         recv($r:expr) -> $p:pat => $body:block, $($tail:tt)*) => {
         $crate::__select_parse!($mode [$($names)*] [$($cases)* ($n $i recv
-            [$crate::select::__private::RecvCase::new($r)] $p => $body)] [$($def)*] $($tail)*)
+            [let $n = $r; let mut $n = $crate::select::__private::RecvCase::new(
+                $crate::select::RecvOperand::receiver(&$n));] $p => $body)] [$($def)*] $($tail)*)
     };
     ($mode:ident [($n:ident $i:tt) $($names:tt)*] [$($cases:tt)*] [$($def:tt)*]
         recv($r:expr) -> $p:pat => $body:block $($tail:tt)*) => {
         $crate::__select_parse!($mode [$($names)*] [$($cases)* ($n $i recv
-            [$crate::select::__private::RecvCase::new($r)] $p => $body)] [$($def)*] $($tail)*)
+            [let $n = $r; let mut $n = $crate::select::__private::RecvCase::new(
+                $crate::select::RecvOperand::receiver(&$n));] $p => $body)] [$($def)*] $($tail)*)
     };
     ($mode:ident [($n:ident $i:tt) $($names:tt)*] [$($cases:tt)*] [$($def:tt)*]
         recv($r:expr) -> $p:pat => $body:expr $(, $($tail:tt)*)?) => {
         $crate::__select_parse!($mode [$($names)*] [$($cases)* ($n $i recv
-            [$crate::select::__private::RecvCase::new($r)] $p => { $body })] [$($def)*]
+            [let $n = $r; let mut $n = $crate::select::__private::RecvCase::new(
+                $crate::select::RecvOperand::receiver(&$n));] $p => { $body })] [$($def)*]
             $($($tail)*)?)
     };
     // send: the same three forms.
     ($mode:ident [($n:ident $i:tt) $($names:tt)*] [$($cases:tt)*] [$($def:tt)*]
         send($s:expr, $v:expr) -> $p:pat => $body:block, $($tail:tt)*) => {
         $crate::__select_parse!($mode [$($names)*] [$($cases)* ($n $i send
-            [$crate::select::__private::SendCase::new($s, $v)] $p => $body)] [$($def)*] $($tail)*)
+            [let $n = $s; let mut $n = $crate::select::__private::SendCase::new(
+                $crate::select::SendOperand::sender(&$n), $v);] $p => $body)] [$($def)*] $($tail)*)
     };
     ($mode:ident [($n:ident $i:tt) $($names:tt)*] [$($cases:tt)*] [$($def:tt)*]
         send($s:expr, $v:expr) -> $p:pat => $body:block $($tail:tt)*) => {
         $crate::__select_parse!($mode [$($names)*] [$($cases)* ($n $i send
-            [$crate::select::__private::SendCase::new($s, $v)] $p => $body)] [$($def)*] $($tail)*)
+            [let $n = $s; let mut $n = $crate::select::__private::SendCase::new(
+                $crate::select::SendOperand::sender(&$n), $v);] $p => $body)] [$($def)*] $($tail)*)
     };
     ($mode:ident [($n:ident $i:tt) $($names:tt)*] [$($cases:tt)*] [$($def:tt)*]
         send($s:expr, $v:expr) -> $p:pat => $body:expr $(, $($tail:tt)*)?) => {
         $crate::__select_parse!($mode [$($names)*] [$($cases)* ($n $i send
-            [$crate::select::__private::SendCase::new($s, $v)] $p => { $body })] [$($def)*]
+            [let $n = $s; let mut $n = $crate::select::__private::SendCase::new(
+                $crate::select::SendOperand::sender(&$n), $v);] $p => { $body })] [$($def)*]
             $($($tail)*)?)
     };
     // default, at most once.
@@ -219,7 +225,7 @@ macro_rules! __select_parse {
 macro_rules! __select_emit {
     (blocking [$(($n:ident $i:tt $kind:ident [$($make:tt)*] $p:pat => $body:block))*]
         [$($def:tt)*]) => {{
-        $( let mut $n = $($make)*; )*
+        $( $($make)* )*
         let fired = $crate::select::__private::blocking(
             &mut [$($crate::select::__private::CaseRef::$kind(&mut $n)),*],
             $crate::__select_emit!(@has_default $($def)*),
@@ -234,7 +240,7 @@ macro_rules! __select_emit {
     }};
     (async [$(($n:ident $i:tt $kind:ident [$($make:tt)*] $p:pat => $body:block))*]
         [$($def:tt)*]) => {{
-        $( let mut $n = $($make)*; )*
+        $( $($make)* )*
         let fired = {
             // SAFETY: the future is awaited here, at once, so it is dropped before
             // the cases it borrows, which live in the enclosing future.

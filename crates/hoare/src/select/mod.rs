@@ -70,7 +70,7 @@ mod run;
 
 use std::fmt;
 
-pub use case::{Operand, RecvOperand, SendOperand};
+pub use case::{RecvOperand, SendOperand};
 pub use dynamic::Select;
 
 /// What `select!` and `select_async!` expand to. Not public API.

@@ -76,10 +76,7 @@ fn try_all<L: CaseList + ?Sized>(cases: &mut L, first: Option<usize>) -> Option<
     }
     let n = cases.len();
     if n <= SMALL {
-        let mut order = [0u8; SMALL];
-        for (k, slot) in order.iter_mut().enumerate().take(n) {
-            *slot = k as u8;
-        }
+        let mut order = IDENTITY;
         try_shuffled(cases, &mut order[..n])
     } else {
         let mut order: Vec<usize> = (0..n).collect();
@@ -122,26 +119,48 @@ fn try_for_a_while<L: CaseList + ?Sized>(
 /// Up to this many cases, the random order lives on the stack.
 const SMALL: usize = 64;
 
+/// `[0, 1, …, SMALL - 1]`: the order a shuffle starts from.
+const IDENTITY: [u8; SMALL] = {
+    let mut order = [0u8; SMALL];
+    let mut i = 0;
+    while i < SMALL {
+        order[i] = i as u8;
+        i += 1;
+    }
+    order
+};
+
 fn try_shuffled<L, I>(cases: &mut L, order: &mut [I]) -> Option<usize>
 where
     L: CaseList + ?Sized,
     I: Copy + Into<usize>,
 {
     let n = order.len();
+    // One random draw gives two steps of the shuffle (32 bits each).
+    let mut bits = 0u64;
     for k in 0..n {
         // Fisher–Yates, one step at a time: stop as soon as a case fires.
-        let j = if k + 1 < n {
-            crate::loom::random_index(k..n)
-        } else {
-            k
-        };
-        order.swap(k, j);
+        if k + 1 < n {
+            if k % 2 == 0 {
+                bits = crate::loom::random_u64();
+            }
+            let j = k + pick(bits as u32, n - k);
+            bits >>= 32;
+            order.swap(k, j);
+        }
         let i = order[k].into();
         if cases.case(i).try_fire() {
             return Some(i);
         }
     }
     None
+}
+
+/// A number below `n` from 32 random bits (multiply-shift; its bias, under
+/// n / 2³², is far below anything a select could show).
+#[inline]
+fn pick(bits: u32, n: usize) -> usize {
+    ((u64::from(bits) * n as u64) >> 32) as usize
 }
 
 fn unregister<L: CaseList + ?Sized>(cases: &mut L, waiter: &Waiter, count: usize) {
@@ -249,19 +268,31 @@ pub(crate) fn run_blocking<L: CaseList + ?Sized>(
     }
 }
 
-/// Polls the timer cases and the deadline (with `wait`); true when one is due.
+/// Polls the timer cases (each with its wait in `timers`, made on first need) and
+/// the deadline (with `deadline_wait`); true when one is due.
 fn poll_timers<L: CaseList + ?Sized>(
     cx: &mut Context<'_>,
     cases: &mut L,
     deadline: Option<Instant>,
-    wait: &mut TimerWait,
+    timers: &mut Vec<(usize, TimerWait)>,
+    deadline_wait: &mut TimerWait,
 ) -> bool {
     let mut due = false;
     for i in 0..cases.len() {
-        due |= cases.case(i).poll_due(cx);
+        let Some(at) = cases.case(i).due() else {
+            continue;
+        };
+        let k = match timers.iter().position(|(j, _)| *j == i) {
+            Some(k) => k,
+            None => {
+                timers.push((i, TimerWait::default()));
+                timers.len() - 1
+            }
+        };
+        due |= timers[k].1.poll_until(cx, at).is_ready();
     }
     if let Some(d) = deadline {
-        due |= wait.poll_until(cx, d).is_ready();
+        due |= deadline_wait.poll_until(cx, d).is_ready();
     }
     due
 }
@@ -276,6 +307,8 @@ pub(crate) struct Driver {
     registered: usize,
     /// The case to try first in the next round.
     first: Option<usize>,
+    /// The waits of the timer cases, by case index.
+    timers: Vec<(usize, TimerWait)>,
     /// The wait for the select's own deadline, if it has one.
     deadline_wait: TimerWait,
     /// Whether the select has timer cases or a deadline (learnt at its first
@@ -313,7 +346,13 @@ impl Driver {
                     waiter.settled(state)
                 } else {
                     let due = self.timed == Some(true)
-                        && poll_timers(cx, cases, deadline, &mut self.deadline_wait);
+                        && poll_timers(
+                            cx,
+                            cases,
+                            deadline,
+                            &mut self.timers,
+                            &mut self.deadline_wait,
+                        );
                     if !due && self.wait.same_waker(cx.waker()) {
                         return Poll::Pending;
                     }
@@ -327,15 +366,15 @@ impl Driver {
                 unregister(cases, &self.wait.waiter, self.registered);
                 self.registered = 0;
                 match dispatch(cases, state) {
-                    Ok(i) => return self.ready(cases, Some(i)),
+                    Ok(i) => return self.ready(Some(i)),
                     Err(next) => self.first = next,
                 }
             }
             if let Some(i) = try_for_a_while(cases, self.first.take(), has_default, false) {
-                return self.ready(cases, Some(i));
+                return self.ready(Some(i));
             }
             if has_default || deadline.is_some_and(|d| crate::time::now() >= d) {
-                return self.ready(cases, None);
+                return self.ready(None);
             }
             // SAFETY: nothing of ours is registered, so no selector is at the waiter.
             unsafe { self.wait.arm(cx.waker()) };
@@ -356,7 +395,14 @@ impl Driver {
             let timed = *self.timed.get_or_insert_with(|| {
                 deadline.is_some() || (0..cases.len()).any(|i| cases.case(i).due().is_some())
             });
-            let due = timed && poll_timers(cx, cases, deadline, &mut self.deadline_wait);
+            let due = timed
+                && poll_timers(
+                    cx,
+                    cases,
+                    deadline,
+                    &mut self.timers,
+                    &mut self.deadline_wait,
+                );
             if !ready && !due {
                 return Poll::Pending;
             }
@@ -368,15 +414,11 @@ impl Driver {
         }
     }
 
-    fn ready<L: CaseList + ?Sized>(
-        &mut self,
-        cases: &mut L,
-        r: Option<usize>,
-    ) -> Poll<Option<usize>> {
-        for i in 0..cases.len() {
-            cases.case(i).clear_timer();
+    fn ready(&mut self, r: Option<usize>) -> Poll<Option<usize>> {
+        if self.timed.take() == Some(true) {
+            self.timers.clear();
+            self.deadline_wait = TimerWait::default();
         }
-        self.deadline_wait = TimerWait::default();
         Poll::Ready(r)
     }
 

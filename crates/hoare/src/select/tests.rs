@@ -181,3 +181,20 @@ fn dropped_dynamic_wait_loses_no_value() {
     }
     assert_eq!(sel.wait(), (0, Some(8)));
 }
+
+#[test]
+fn select_futures_are_send_when_their_values_are() {
+    fn assert_send<T: Send>(_: &T) {}
+    let (tx, rx) = chan::chan::<String>(1);
+    let fut = async {
+        select_async! {
+            recv(&rx) -> v => v,
+            send(&tx, String::new()) -> _ => None,
+        }
+    };
+    assert_send(&fut);
+    let mut sel = crate::select::Select::new();
+    sel.recv(&rx, |v| v);
+    assert_send(&sel);
+    assert_send(&sel.wait_async());
+}
