@@ -1151,3 +1151,43 @@ fn select_async_future_is_send() {
     };
     assert_send(&fut);
 }
+
+/// A dynamic select whose async wait was dropped still honours the timeout of its
+/// next wait (the driver forgets what it knew of the old wait's timers).
+#[tokio::test(start_paused = true)]
+async fn dynamic_select_timeout_works_after_a_dropped_wait() {
+    let (_tx, rx) = chan::chan::<u32>(0);
+    let mut sel = Select::new();
+    sel.recv(&rx, |v| v);
+    {
+        let mut wait = std::pin::pin!(sel.wait_async());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+    }
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(3600),
+        sel.wait_async_timeout(Duration::from_millis(20)),
+    )
+    .await;
+    assert_eq!(outcome, Ok(Err(SelectTimeoutError)));
+}
+
+/// A select waiting on an `after` timer whose value another clone took sees the
+/// timer closed, as a blocking select does.
+#[tokio::test(start_paused = true)]
+async fn async_select_sees_a_timer_closed_by_a_clone() {
+    let timer = time::after(Duration::from_millis(30));
+    let clone = timer.clone();
+    let mut fut = pin!(async {
+        select_async! {
+            recv(&timer) -> v => v,
+        }
+    });
+    // Registered, with this task's waker, on a timer not yet due.
+    assert!(futures_util::poll!(fut.as_mut()).is_pending());
+    tokio::time::advance(Duration::from_millis(50)).await;
+    // The clone takes the value: the timer is now closed.
+    assert!(clone.try_recv().is_ok());
+    let outcome = tokio::time::timeout(Duration::from_secs(3600), fut).await;
+    assert_eq!(outcome, Ok(None), "the select must see the close");
+}

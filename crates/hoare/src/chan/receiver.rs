@@ -268,7 +268,9 @@ impl<T> Receiver<T> {
     }
 
     /// The number of values in the buffer (Go's `len(ch)`); for a timer channel, 1
-    /// when a value is due.
+    /// when a value is due. An unbuffered channel reports 0, except while a value
+    /// that a sender handed to a receive (or select) whose future was then dropped
+    /// waits there for the next receiver.
     ///
     /// ```
     /// use hoare::chan;

@@ -43,13 +43,14 @@ pub(crate) trait Case {
     /// [`Case::on_selected`] (its future was dropped): hand on what was received.
     fn abandon(&mut self);
 
-    /// When a timer case is next due (`None` for channels).
+    /// For a timer case, when the select should look at it again: when it is due,
+    /// or at once if it is closed (a closed channel is ready). `None` for channels.
     fn due(&self) -> Option<Instant>;
 }
 
 /// What may stand in a `recv(…)` case of [`select!`](crate::select!): `&Receiver<T>`,
-/// `Receiver<T>` (owned by the select, e.g. a timer), or an `Option` of either,
-/// where `None` disables the case as a nil channel does in Go.
+/// `Receiver<T>` (owned by the select, e.g. a timer), or an `Option` of either (or a
+/// reference to one), where `None` disables the case as a nil channel does in Go.
 ///
 /// ```
 /// use hoare::{chan, select};
@@ -98,8 +99,16 @@ impl<O: RecvOperand> RecvOperand for Option<O> {
     }
 }
 
+impl<O: RecvOperand> RecvOperand for &Option<O> {
+    type Item = O::Item;
+    fn receiver(&self) -> Option<&Receiver<O::Item>> {
+        self.as_ref().and_then(O::receiver)
+    }
+}
+
 /// What may stand in a `send(…)` case of [`select!`](crate::select!): `&Sender<T>`,
-/// `Sender<T>`, or an `Option` of either (`None` disables the case).
+/// `Sender<T>`, or an `Option` of either (or a reference to one); `None` disables
+/// the case.
 ///
 /// ```
 /// use hoare::{chan, select};
@@ -132,7 +141,21 @@ impl<T> SendOperand for &Sender<T> {
     }
 }
 
+impl<T> SendOperand for &mut Sender<T> {
+    type Item = T;
+    fn sender(&self) -> Option<&Sender<T>> {
+        Some(self)
+    }
+}
+
 impl<O: SendOperand> SendOperand for Option<O> {
+    type Item = O::Item;
+    fn sender(&self) -> Option<&Sender<O::Item>> {
+        self.as_ref().and_then(O::sender)
+    }
+}
+
+impl<O: SendOperand> SendOperand for &Option<O> {
     type Item = O::Item;
     fn sender(&self) -> Option<&Sender<O::Item>> {
         self.as_ref().and_then(O::sender)
@@ -249,7 +272,7 @@ impl<T> RecvSlot<T> {
 
     pub(crate) fn due(rx: Option<&Receiver<T>>) -> Option<Instant> {
         match rx.map(|rx| &rx.inner) {
-            Some(RecvInner::Timer(t, _)) => t.due(),
+            Some(RecvInner::Timer(t, _)) => Some(t.wake_at()),
             _ => None,
         }
     }

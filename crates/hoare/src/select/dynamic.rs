@@ -415,9 +415,9 @@ impl<'a, R> Select<'a, R> {
         }
     }
 
-    /// Waits in async code until a case fires or `timeout` passes (on tokio's clock
-    /// inside a tokio runtime). A zero timeout behaves as
-    /// [`try_wait`](Select::try_wait).
+    /// Waits in async code until a case fires or `timeout` passes. A zero timeout
+    /// behaves as [`try_wait`](Select::try_wait). Inside a tokio runtime the wait
+    /// uses tokio's timer (and clock), so the runtime needs its time driver.
     ///
     /// # Errors
     /// [`SelectTimeoutError`] when no case fired in time.

@@ -103,7 +103,12 @@ macro_rules! select {
 /// ```
 ///
 /// An unchosen send case's value is dropped when the select ends, after the chosen
-/// arm has run.
+/// arm has run. If the select is dropped just after a receiver took the value of
+/// an unbuffered send case, that value was sent (the receiver has it) though no arm
+/// ran to say so.
+///
+/// Timer cases wait on tokio's timer inside a tokio runtime, which then needs its
+/// time driver (`enable_time`), as `tokio::time::sleep` does; see [`time`](crate::time).
 ///
 /// ```
 /// use hoare::{chan, select_async};

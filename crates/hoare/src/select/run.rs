@@ -236,10 +236,13 @@ pub(crate) fn run_blocking<L: CaseList + ?Sized>(
     let mut first = None;
     let mut slot: Option<Waiter> = None;
     loop {
-        if let Some(i) = try_for_a_while(cases, first.take(), has_default, true) {
+        // Past the deadline, a last try is all that is left (a zero timeout behaves
+        // as `default`).
+        let expired = deadline.is_some_and(|d| crate::time::now() >= d);
+        if let Some(i) = try_for_a_while(cases, first.take(), has_default || expired, true) {
             return Some(i);
         }
-        if has_default || deadline.is_some_and(|d| crate::time::now() >= d) {
+        if has_default || expired || deadline.is_some_and(|d| crate::time::now() >= d) {
             return None;
         }
         let wake_at = earliest(cases, deadline);
@@ -415,16 +418,24 @@ impl Driver {
     }
 
     fn ready(&mut self, r: Option<usize>) -> Poll<Option<usize>> {
+        self.forget_timers();
+        Poll::Ready(r)
+    }
+
+    /// Drops the timer waits, and what was learnt about the select's timers.
+    fn forget_timers(&mut self) {
         if self.timed.take() == Some(true) {
             self.timers.clear();
             self.deadline_wait = TimerWait::default();
         }
-        Poll::Ready(r)
     }
 
     /// The select ends unfinished (its future is dropped): withdraw every
     /// registration; if a case was selected meanwhile, hand on what it received.
     pub(crate) fn cancel<L: CaseList + ?Sized>(&mut self, cases: &mut L) {
+        // What was learnt about timers belongs to this select: a dynamic `Select`
+        // reuses the driver with other cases or another deadline.
+        self.forget_timers();
         if self.registered == 0 {
             return;
         }

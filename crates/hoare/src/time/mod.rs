@@ -12,6 +12,10 @@
 //!   (`enable_time`/`enable_all`), as `tokio::time::sleep` does. On other executors
 //!   one shared timer thread wakes the task, and exits when no timer is waiting.
 //!
+//! Timers read tokio's clock, which is the system's monotonic clock except in a
+//! tokio runtime whose clock is paused (tests); a paused clock moves only for async
+//! waits, so use blocking receives on timers with the real clock only.
+//!
 //! | Go | hoare |
 //! |---|---|
 //! | `<-time.After(d)` | `time::after(d).recv()` |
@@ -164,6 +168,12 @@ impl Timer {
             FIRED => None,
             n => Some(self.start + Duration::from_nanos(n)),
         }
+    }
+
+    /// When a select waiting on this timer should look again: when it is due, or at
+    /// once (its start, long past) if it is closed, since a closed channel is ready.
+    pub(crate) fn wake_at(&self) -> Instant {
+        self.due().unwrap_or(self.start)
     }
 
     /// Takes the due value, if any. `Err(true)` when closed, `Err(false)` when not due.
