@@ -74,6 +74,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 pub mod chan;
+pub mod context;
 mod loom;
 pub mod select;
 pub mod time;

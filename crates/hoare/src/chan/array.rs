@@ -27,7 +27,7 @@ use crossbeam_utils::CachePadded;
 use super::buffer::Buffer;
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::queue::WaitQueue;
-use super::waiter::{AsyncWait, Operation, Waiter, WAITING};
+use super::waiter::{AsyncWait, Operation, Waiter};
 use crate::loom::{fence, AtomicUsize, Backoff};
 
 /// The largest capacity kept exactly; larger requests are clamped to it, which no
@@ -225,7 +225,7 @@ impl<T> Channel<T> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(SendTimeoutError::Timeout(msg));
             }
-            block_in(&self.senders, || self.can_send(), deadline);
+            super::queue::block_in(&self.senders, || self.can_send(), deadline);
         }
     }
 
@@ -247,7 +247,7 @@ impl<T> Channel<T> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(RecvTimeoutError::Timeout);
             }
-            block_in(&self.receivers, || self.can_recv(), deadline);
+            super::queue::block_in(&self.receivers, || self.can_recv(), deadline);
         }
     }
 
@@ -265,11 +265,11 @@ impl<T> Channel<T> {
             };
             match self.try_send(m) {
                 Ok(()) => {
-                    finish(w, &self.senders);
+                    super::queue::finish(w, &self.senders);
                     return Poll::Ready(Ok(()));
                 }
                 Err(TrySendError::Closed(m)) => {
-                    finish(w, &self.senders);
+                    super::queue::finish(w, &self.senders);
                     return Poll::Ready(Err(m));
                 }
                 Err(TrySendError::Full(m)) => *msg = Some(m),
@@ -279,7 +279,7 @@ impl<T> Channel<T> {
             }
             // SAFETY: the registration lives in a pinned future, which calls
             // `cancel_send` before it is dropped.
-            if unsafe { park(w, cx, &self.senders, || self.can_send()) } {
+            if unsafe { super::queue::park(w, cx, &self.senders, || self.can_send()) } {
                 return Poll::Pending;
             }
         }
@@ -295,11 +295,11 @@ impl<T> Channel<T> {
         loop {
             match self.try_recv() {
                 Ok(msg) => {
-                    finish(w, &self.receivers);
+                    super::queue::finish(w, &self.receivers);
                     return Poll::Ready(Some(msg));
                 }
                 Err(TryRecvError::Closed) => {
-                    finish(w, &self.receivers);
+                    super::queue::finish(w, &self.receivers);
                     return Poll::Ready(None);
                 }
                 Err(TryRecvError::Empty) => {}
@@ -308,7 +308,7 @@ impl<T> Channel<T> {
                 continue;
             }
             // SAFETY: as in `poll_send`.
-            if unsafe { park(w, cx, &self.receivers, || self.can_recv()) } {
+            if unsafe { super::queue::park(w, cx, &self.receivers, || self.can_recv()) } {
                 return Poll::Pending;
             }
         }
@@ -316,12 +316,12 @@ impl<T> Channel<T> {
 
     /// Called when an async send is dropped unfinished.
     pub(crate) fn cancel_send(&self, w: &mut Option<AsyncWait<T>>) {
-        finish(w, &self.senders);
+        super::queue::finish(w, &self.senders);
     }
 
     /// Called when an async receive is dropped unfinished.
     pub(crate) fn cancel_recv(&self, w: &mut Option<AsyncWait<T>>) {
-        finish(w, &self.receivers);
+        super::queue::finish(w, &self.receivers);
     }
 
     /// Registers operation `oper` of a select's `waiter` to be told when a receive
@@ -408,21 +408,6 @@ impl<T> Channel<T> {
     }
 }
 
-/// Blocks the calling thread in `queue` until it is notified, `ready` turns true
-/// (checked once after registering, so no wake-up is lost), or `deadline` passes.
-/// The caller then retries its operation.
-fn block_in(queue: &WaitQueue, ready: impl Fn() -> bool, deadline: Option<Instant>) {
-    let waiter = Waiter::for_thread();
-    queue.register(&waiter, Operation::SINGLE);
-    if ready() {
-        waiter.try_abort();
-    }
-    if waiter.wait_until(deadline) < Operation::SINGLE.id() {
-        // Aborted or disconnected: make sure no entry outlives the waiter.
-        queue.unregister(&waiter, Operation::SINGLE);
-    }
-}
-
 /// Whether an async operation that found the channel full (or empty) should try
 /// again before it registers: after a brief spin, on a task's first attempt, since
 /// the other side is often just freeing (or filling) a slot, and a registration, a
@@ -431,75 +416,6 @@ fn block_in(queue: &WaitQueue, ready: impl Fn() -> bool, deadline: Option<Instan
 #[inline]
 fn spin_before_parking<T>(backoff: &mut Backoff, w: &Option<AsyncWait<T>>) -> bool {
     !cfg!(loom) && !w.as_ref().is_some_and(|w| w.registered) && backoff.spin_for_task()
-}
-
-/// Registers (or keeps) a task's interest in `queue`, then re-checks `ready`.
-/// Returns true when the task should return `Pending`, false when it should retry
-/// its operation now.
-///
-/// The wait state is made on first need: an operation that completes at once
-/// never sets one up.
-///
-/// # Safety
-/// `slot` stays in place until [`finish`] has run on it.
-unsafe fn park<T>(
-    slot: &mut Option<AsyncWait<T>>,
-    cx: &mut Context<'_>,
-    queue: &WaitQueue,
-    ready: impl Fn() -> bool,
-) -> bool {
-    let w = slot.get_or_insert_with(AsyncWait::default);
-    if w.registered {
-        let state = w.waiter.state();
-        if state != WAITING {
-            // Notified (the notifier removed our entry): retry.
-            w.waiter.settled(state);
-            w.registered = false;
-            return false;
-        }
-        if w.same_waker(cx.waker()) {
-            return true;
-        }
-        // The task's waker changed: withdraw and register afresh below.
-        w.registered = false;
-        if !w.waiter.try_abort() {
-            w.waiter.wait_done();
-            return false; // notified meanwhile: retry
-        }
-        queue.unregister(&w.waiter, Operation::SINGLE);
-    }
-    // SAFETY: no entry of ours is queued and no selector is at the waiter.
-    unsafe { w.arm(cx.waker()) };
-    queue.register(&w.waiter, Operation::SINGLE);
-    w.registered = true;
-    if ready() {
-        // Something changed while we registered: take our entry back and retry.
-        if w.waiter.try_abort() {
-            queue.unregister(&w.waiter, Operation::SINGLE);
-        } else {
-            w.waiter.wait_done();
-        }
-        w.registered = false;
-        return false;
-    }
-    true
-}
-
-/// The operation completed, or its future is dropped unfinished: withdraw the
-/// registration. A future can complete on its fast path while still registered (it
-/// was polled for another reason), and a notification may have reached it
-/// meanwhile; that notification is then passed on, so the value or room it stood
-/// for reaches another waiter instead of being swallowed.
-fn finish<T>(slot: &mut Option<AsyncWait<T>>, queue: &WaitQueue) {
-    let Some(w) = slot.as_mut().filter(|w| w.registered) else {
-        return;
-    };
-    w.registered = false;
-    if w.waiter.try_abort() {
-        queue.unregister(&w.waiter, Operation::SINGLE);
-    } else if w.waiter.settled(w.waiter.state()) >= Operation::SINGLE.id() {
-        queue.notify_one();
-    }
 }
 
 impl<T> Drop for Channel<T> {

@@ -11,6 +11,7 @@ use super::error::SendError;
 use super::receiver::RecvInner;
 use super::waiter::AsyncWait;
 use super::{FlavorRef, Receiver, Sender};
+use crate::context::Context as Ctx;
 use crate::time::TimerWait;
 
 /// The future of [`Sender::send_async`]; resolves to `Ok(())` once the value is sent,
@@ -133,6 +134,8 @@ unsafe fn poll_recv<T>(
         RecvInner::Timer(t, cast) => t
             .poll_recv(cx, state.timer.get_or_insert_with(Default::default))
             .map(|at| at.map(cast)),
+        // SAFETY: the caller's contract.
+        RecvInner::Done(ctx) => unsafe { poll_done(ctx, cx, state) },
         RecvInner::Chan(shared) => match shared.flavor() {
             FlavorRef::Array(c) => c.poll_recv(cx, state_wait),
             // SAFETY: the caller's contract.
@@ -141,8 +144,45 @@ unsafe fn poll_recv<T>(
     }
 }
 
+/// One poll of a receive on a context's done channel: ready (with `None`) once the
+/// context is done; a timer wakes the task at the context's deadline.
+///
+/// # Safety
+/// As for [`poll_recv`].
+unsafe fn poll_done<T>(
+    ctx: &Ctx,
+    cx: &mut Context<'_>,
+    state: &mut RecvState<T>,
+) -> Poll<Option<T>> {
+    let Some(queue) = ctx.done_waiters() else {
+        return Poll::Pending;
+    };
+    loop {
+        if ctx.is_done() {
+            super::queue::finish(&mut state.wait, queue);
+            return Poll::Ready(None);
+        }
+        if let Some(d) = ctx.deadline() {
+            let timer = state.timer.get_or_insert_with(Default::default);
+            if timer.poll_until(cx, d).is_ready() {
+                continue; // the deadline passed: `is_done` now says so
+            }
+        }
+        // SAFETY: the caller's contract.
+        if unsafe { super::queue::park(&mut state.wait, cx, queue, || ctx.is_done()) } {
+            return Poll::Pending;
+        }
+    }
+}
+
 /// Withdraws an unfinished receive.
 fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
+    if let RecvInner::Done(ctx) = &rx.inner {
+        if let Some(queue) = ctx.done_waiters() {
+            super::queue::finish(&mut state.wait, queue);
+        }
+        return;
+    }
     if let RecvInner::Chan(shared) = &rx.inner {
         match shared.flavor() {
             FlavorRef::Array(c) => c.cancel_recv(&mut state.wait),

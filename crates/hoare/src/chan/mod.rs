@@ -94,7 +94,7 @@ pub(crate) mod array;
 mod buffer;
 mod error;
 mod future;
-mod queue;
+pub(crate) mod queue;
 pub(crate) mod receiver;
 mod sender;
 pub(crate) mod waiter;

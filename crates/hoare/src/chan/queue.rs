@@ -7,7 +7,10 @@
 
 use std::sync::atomic::Ordering;
 
-use super::waiter::{Entry, EntryQueue, Operation, Unparker, Waiter};
+use std::task::Context;
+use std::time::Instant;
+
+use super::waiter::{AsyncWait, Entry, EntryQueue, Operation, Unparker, Waiter, WAITING};
 use crate::loom::{lock, AtomicBool, Mutex};
 
 pub(crate) struct WaitQueue {
@@ -109,5 +112,89 @@ impl WaitQueue {
         for unparker in unparkers {
             unparker.unpark();
         }
+    }
+}
+
+/// Blocks the calling thread in `queue` until it is notified, `ready` turns true
+/// (checked once after registering, so no wake-up is lost), or `deadline` passes.
+/// The caller then retries its operation.
+pub(crate) fn block_in(queue: &WaitQueue, ready: impl Fn() -> bool, deadline: Option<Instant>) {
+    let waiter = Waiter::for_thread();
+    queue.register(&waiter, Operation::SINGLE);
+    if ready() {
+        waiter.try_abort();
+    }
+    if waiter.wait_until(deadline) < Operation::SINGLE.id() {
+        // Aborted or disconnected: make sure no entry outlives the waiter.
+        queue.unregister(&waiter, Operation::SINGLE);
+    }
+}
+
+/// Registers (or keeps) a task's interest in `queue`, then re-checks `ready`.
+/// Returns true when the task should return `Pending`, false when it should retry
+/// its operation now.
+///
+/// The wait state is made on first need: an operation that completes at once
+/// never sets one up.
+///
+/// # Safety
+/// `slot` stays in place until [`finish`] has run on it.
+pub(crate) unsafe fn park<T>(
+    slot: &mut Option<AsyncWait<T>>,
+    cx: &mut Context<'_>,
+    queue: &WaitQueue,
+    ready: impl Fn() -> bool,
+) -> bool {
+    let w = slot.get_or_insert_with(AsyncWait::default);
+    if w.registered {
+        let state = w.waiter.state();
+        if state != WAITING {
+            // Notified (the notifier removed our entry): retry.
+            w.waiter.settled(state);
+            w.registered = false;
+            return false;
+        }
+        if w.same_waker(cx.waker()) {
+            return true;
+        }
+        // The task's waker changed: withdraw and register afresh below.
+        w.registered = false;
+        if !w.waiter.try_abort() {
+            w.waiter.wait_done();
+            return false; // notified meanwhile: retry
+        }
+        queue.unregister(&w.waiter, Operation::SINGLE);
+    }
+    // SAFETY: no entry of ours is queued and no selector is at the waiter.
+    unsafe { w.arm(cx.waker()) };
+    queue.register(&w.waiter, Operation::SINGLE);
+    w.registered = true;
+    if ready() {
+        // Something changed while we registered: take our entry back and retry.
+        if w.waiter.try_abort() {
+            queue.unregister(&w.waiter, Operation::SINGLE);
+        } else {
+            w.waiter.wait_done();
+        }
+        w.registered = false;
+        return false;
+    }
+    true
+}
+
+/// The operation completed, or its future is dropped unfinished: withdraw the
+/// registration. A future can complete on its fast path while still registered (it
+/// was polled for another reason), and a notification may have reached it
+/// meanwhile; that notification is then passed on, so the value or room it stood
+/// for reaches another waiter instead of being swallowed.
+pub(crate) fn finish<T>(slot: &mut Option<AsyncWait<T>>, queue: &WaitQueue) {
+    let Some(w) = slot.as_mut().filter(|w| w.registered) else {
+        return;
+    };
+    w.registered = false;
+    if w.waiter.try_abort() {
+        queue.unregister(&w.waiter, Operation::SINGLE);
+    } else if w.waiter.settled(w.waiter.state()) >= Operation::SINGLE.id() {
+        queue.notify_one();
     }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::error::{RecvTimeoutError, TryRecvError};
 use super::future::{RecvFuture, RecvStream};
 use super::{block_until, deadline_after, FlavorRef, Handle};
+use crate::context::Context;
 use crate::time::Timer;
 
 /// The receiving end of a channel: Go's `<-chan T`.
@@ -37,6 +38,9 @@ pub(crate) enum RecvInner<T> {
     /// A timer channel (`hoare::time`); only ever made for `T = Instant`, and the
     /// function turns the timer's `Instant` into `T` (it is the identity).
     Timer(Arc<Timer>, fn(Instant) -> T),
+    /// A context's done channel: never holds a value, closes when the context
+    /// (a cancelable one) is done.
+    Done(Context),
 }
 
 impl<T> Receiver<T> {
@@ -95,6 +99,8 @@ impl<T> Receiver<T> {
                 Err(true) => Err(TryRecvError::Closed),
                 Err(false) => Err(TryRecvError::Empty),
             },
+            RecvInner::Done(c) if c.is_done() => Err(TryRecvError::Closed),
+            RecvInner::Done(_) => Err(TryRecvError::Empty),
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.try_recv(),
                 FlavorRef::Zero(c) => c.try_recv(),
@@ -148,6 +154,7 @@ impl<T> Receiver<T> {
                 Err(true) => Err(RecvTimeoutError::Closed),
                 Err(false) => Err(RecvTimeoutError::Timeout),
             },
+            RecvInner::Done(c) => wait_done(c, deadline),
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.recv(deadline),
                 FlavorRef::Zero(c) => c.recv(deadline),
@@ -264,6 +271,7 @@ impl<T> Receiver<T> {
             RecvInner::Never => false,
             RecvInner::Chan(s) => s.is_closed(),
             RecvInner::Timer(t, _) => t.is_closed(),
+            RecvInner::Done(c) => c.is_done(),
         }
     }
 
@@ -284,6 +292,7 @@ impl<T> Receiver<T> {
             RecvInner::Never => 0,
             RecvInner::Chan(s) => s.len(),
             RecvInner::Timer(t, _) => usize::from(!t.is_closed() && t.is_ready()),
+            RecvInner::Done(_) => 0,
         }
     }
 
@@ -313,7 +322,39 @@ impl<T> Receiver<T> {
             RecvInner::Never => 0,
             RecvInner::Chan(s) => s.capacity(),
             RecvInner::Timer(..) => 1,
+            RecvInner::Done(_) => 0,
         }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// The done channel of `ctx`, a cancelable context.
+    pub(crate) fn done(ctx: Context) -> Self {
+        Self {
+            inner: RecvInner::Done(ctx),
+        }
+    }
+}
+
+/// Blocks the calling thread until `ctx` is done (then `Closed`) or `deadline`
+/// passes (then `Timeout`); wakes at the context's own deadline to notice it.
+fn wait_done<T>(ctx: &Context, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    let Some(queue) = ctx.done_waiters() else {
+        block_until(deadline);
+        return Err(RecvTimeoutError::Timeout);
+    };
+    loop {
+        if ctx.is_done() {
+            return Err(RecvTimeoutError::Closed);
+        }
+        if deadline.is_some_and(|d| crate::time::now() >= d) {
+            return Err(RecvTimeoutError::Timeout);
+        }
+        let wake = match (deadline, ctx.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        super::queue::block_in(queue, || ctx.is_done(), wake);
     }
 }
 
@@ -332,6 +373,9 @@ impl<T> Clone for Receiver<T> {
             RecvInner::Never => Receiver::never(),
             RecvInner::Timer(t, cast) => Receiver {
                 inner: RecvInner::Timer(t.clone(), *cast),
+            },
+            RecvInner::Done(c) => Receiver {
+                inner: RecvInner::Done(c.clone()),
             },
             RecvInner::Chan(s) => {
                 s.add_receiver();
@@ -354,6 +398,7 @@ impl<T> fmt::Debug for Receiver<T> {
         match &self.inner {
             RecvInner::Never => f.write_str("Receiver { nil }"),
             RecvInner::Timer(t, _) => f.debug_struct("Receiver").field("timer", t).finish(),
+            RecvInner::Done(c) => f.debug_struct("Receiver").field("done_of", c).finish(),
             RecvInner::Chan(s) => f
                 .debug_struct("Receiver")
                 .field("len", &s.len())

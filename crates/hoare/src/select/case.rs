@@ -219,6 +219,13 @@ impl<T> RecvSlot<T> {
         match rx.map(|rx| &rx.inner) {
             None | Some(RecvInner::Never) => false,
             Some(RecvInner::Timer(t, _)) => t.is_ready(),
+            Some(RecvInner::Done(ctx)) => match ctx.done_waiters() {
+                Some(queue) => {
+                    queue.register(waiter, oper);
+                    ctx.is_done()
+                }
+                None => false,
+            },
             Some(RecvInner::Chan(h)) => match h.flavor() {
                 FlavorRef::Array(c) => c.register_recv(waiter, oper),
                 // SAFETY: the packet lives in this slot, which the caller keeps in
@@ -273,6 +280,7 @@ impl<T> RecvSlot<T> {
     pub(crate) fn due(rx: Option<&Receiver<T>>) -> Option<Instant> {
         match rx.map(|rx| &rx.inner) {
             Some(RecvInner::Timer(t, _)) => Some(t.wake_at()),
+            Some(RecvInner::Done(ctx)) => ctx.deadline(),
             _ => None,
         }
     }

@@ -1,0 +1,214 @@
+//! The cancellation state of a cancelable context, and the tree that carries a
+//! cancellation from a context to its descendants.
+//!
+//! # Invariants
+//! - `state` only moves once, from `LIVE` to `CANCELED` or `DEADLINE`, under the
+//!   lock; readers may load it without the lock.
+//! - A live context is in its parent's `children` (at `slot`), unless the parent
+//!   was already done when the child was made (then the child was canceled at once).
+//!   A child leaves the list when it is canceled, so a long-lived parent keeps only
+//!   its live children, and reuses the slots of the others.
+//! - Children are held weakly: a child whose every handle is gone costs its parent
+//!   one empty slot until the slot is reused.
+//! - A deadline is checked when someone looks (`err`, `done`, a select): the first
+//!   look at or after the deadline cancels the context with `DeadlineExceeded`. A
+//!   child's deadline is never later than its parent's, so a parent's deadline
+//!   reaches its descendants without any thread.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Instant;
+
+use super::{Error, Node};
+use crate::chan::queue::WaitQueue;
+
+const LIVE: u8 = 0;
+const CANCELED: u8 = 1;
+const DEADLINE: u8 = 2;
+
+/// Why a context was canceled, as its `cause()` reports it.
+pub(crate) type Cause = Arc<dyn StdError + Send + Sync + 'static>;
+
+pub(crate) struct CancelState {
+    /// When the context expires, if ever (never later than its parent's).
+    pub(crate) deadline: Option<Instant>,
+    /// `LIVE`, `CANCELED` or `DEADLINE`.
+    state: AtomicU8,
+    inner: Mutex<Inner>,
+    /// Threads and tasks waiting on `done()`; all are woken by the cancellation.
+    pub(crate) waiters: WaitQueue,
+}
+
+#[derive(Default)]
+struct Inner {
+    cause: Option<Cause>,
+    /// The live children, by slot; `None` marks a free slot.
+    children: Vec<Option<Weak<Node>>>,
+    /// Free slots of `children`, to reuse.
+    free: Vec<usize>,
+    /// The parent's node (whose cancel state lists this one) and our slot there.
+    parent: Option<(Arc<Node>, usize)>,
+}
+
+impl fmt::Debug for CancelState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelState")
+            .field("deadline", &self.deadline)
+            .field("err", &self.err())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl CancelState {
+    pub(crate) fn new(deadline: Option<Instant>) -> Self {
+        Self {
+            deadline,
+            state: AtomicU8::new(LIVE),
+            inner: Mutex::new(Inner::default()),
+            waiters: WaitQueue::new(),
+        }
+    }
+
+    /// The error, if the context is done; expires it if its deadline has passed.
+    pub(crate) fn err(&self) -> Option<Error> {
+        // ORDERING: Acquire pairs with the Release store in `cancel`, so a caller
+        // that sees the error also sees the cause.
+        match self.state.load(Ordering::Acquire) {
+            CANCELED => Some(Error::Canceled),
+            DEADLINE => Some(Error::DeadlineExceeded),
+            _ => None,
+        }
+    }
+
+    /// Whether the deadline has passed (whether or not anyone noticed yet).
+    pub(crate) fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| crate::time::now() >= d)
+    }
+
+    /// Takes the link to the parent out (when the node is being dropped).
+    pub(crate) fn take_parent_link(&mut self) -> Option<Arc<Node>> {
+        let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        inner.parent.take().map(|(p, _)| p)
+    }
+
+    pub(crate) fn cause(&self) -> Option<Cause> {
+        lock(&self.inner).cause.clone()
+    }
+}
+
+/// Links `child` (a cancelable node) under `parent`'s cancellation, or cancels it
+/// at once when the parent is already done.
+pub(crate) fn attach(parent: &Arc<Node>, child: &Arc<Node>) {
+    let (Some(p), Some(c)) = (parent.own_state(), child.own_state()) else {
+        return;
+    };
+    let mut pi = lock(&p.inner);
+    let err = p.err();
+    if err.is_none() && !p.expired() {
+        let weak = Arc::downgrade(child);
+        let slot = match pi.free.pop() {
+            Some(slot) => {
+                pi.children[slot] = Some(weak);
+                slot
+            }
+            None => {
+                pi.children.push(Some(weak));
+                pi.children.len() - 1
+            }
+        };
+        lock(&c.inner).parent = Some((parent.clone(), slot));
+        return;
+    }
+    let cause = pi.cause.clone();
+    drop(pi);
+    match err {
+        Some(err) => cancel(child, err, cause),
+        // The parent's deadline passed and nobody looked yet: expire both.
+        None => {
+            cancel(parent, Error::DeadlineExceeded, None);
+            cancel(child, Error::DeadlineExceeded, None);
+        }
+    }
+}
+
+/// Cancels `node` (a cancelable node) and every descendant, with `err` and `cause`
+/// (the cause defaults to the error), and detaches it from its parent. Does
+/// nothing if it is already done.
+pub(crate) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
+    let cause: Cause = cause.unwrap_or_else(|| Arc::new(err));
+    // Depth first with an explicit stack: a deep chain must not overflow the
+    // thread's stack.
+    let mut stack = vec![node.clone()];
+    let mut first = true;
+    while let Some(n) = stack.pop() {
+        let Some(s) = n.own_state() else { continue };
+        let (children, parent) = {
+            let mut inner = lock(&s.inner);
+            if s.state.load(Ordering::Relaxed) != LIVE {
+                first = false;
+                continue;
+            }
+            inner.cause = Some(cause.clone());
+            let code = match err {
+                Error::Canceled => CANCELED,
+                Error::DeadlineExceeded => DEADLINE,
+            };
+            // ORDERING: Release publishes the cause with the state (see `err`).
+            s.state.store(code, Ordering::Release);
+            inner.free.clear();
+            let children = std::mem::take(&mut inner.children);
+            // Only the node canceled directly leaves its parent; its descendants
+            // leave with it.
+            let parent = if first { inner.parent.take() } else { None };
+            inner.parent = None;
+            (children, parent)
+        };
+        first = false;
+        s.waiters.disconnect_all();
+        stack.extend(children.into_iter().flatten().filter_map(|w| w.upgrade()));
+        if let Some((p, slot)) = parent {
+            if let Some(ps) = p.own_state() {
+                let mut pi = lock(&ps.inner);
+                if let Some(entry) = pi.children.get_mut(slot) {
+                    if entry
+                        .as_ref()
+                        .is_some_and(|w| w.as_ptr() == Arc::as_ptr(&n))
+                    {
+                        *entry = None;
+                        pi.free.push(slot);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Expires `node` if its deadline has passed; returns its error, if done.
+pub(crate) fn check(node: &Arc<Node>) -> Option<Error> {
+    let s = node.own_state()?;
+    if let Some(err) = s.err() {
+        return Some(err);
+    }
+    if s.expired() {
+        cancel(node, Error::DeadlineExceeded, None);
+        return s.err();
+    }
+    None
+}
+
+/// How many live children `node` lists (for tests of the detach rule).
+pub(crate) fn children(node: &Node) -> usize {
+    node.own_state().map_or(0, |s| {
+        lock(&s.inner)
+            .children
+            .iter()
+            .filter(|c| c.as_ref().is_some_and(|w| w.strong_count() > 0))
+            .count()
+    })
+}
