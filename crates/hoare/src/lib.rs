@@ -75,8 +75,11 @@
 
 pub mod chan;
 pub mod context;
+mod go;
+pub mod leak;
 mod loom;
 pub mod select;
 pub mod time;
 
 pub use chan::chan;
+pub use go::{go, go_blocking, JoinError, JoinHandle};

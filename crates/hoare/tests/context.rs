@@ -10,7 +10,7 @@ use std::thread;
 use std::time::Duration;
 
 use hoare::chan::TryRecvError;
-use hoare::context::{Context, Error, Key};
+use hoare::context::{self, Context, Error, Key};
 use hoare::{select, select_async};
 
 fn is_closed_now(ctx: &Context) -> bool {
@@ -331,4 +331,61 @@ fn contexts_are_send_sync_and_cheap_to_clone() {
     assert_send_sync::<Context>();
     assert_send_sync::<hoare::context::CancelGuard>();
     assert_eq!(std::mem::size_of::<Context>(), std::mem::size_of::<usize>());
+}
+
+/// Go's TestAfterFuncCalledAfterCancel and TestAfterFuncNotCalledAfterStop: the
+/// function runs once, in its own goroutine, after the cancel; a stopped one never
+/// runs; `stop` reports whether it prevented the run.
+#[test]
+fn after_func_runs_once_after_cancel_unless_stopped() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    let (ran_tx, ran) = hoare::chan::<&str>(4);
+    let tx = ran_tx.clone();
+    let kept = context::after_func(&ctx, move || tx.send("kept").unwrap());
+    let tx = ran_tx.clone();
+    let stopped = context::after_func(&ctx, move || tx.send("stopped").unwrap());
+    assert!(stopped.stop());
+    assert!(!stopped.stop());
+    drop(ran_tx);
+    assert_eq!(ran.try_recv(), Err(TryRecvError::Empty)); // nothing before the cancel
+    cancel.cancel();
+    cancel.cancel();
+    assert_eq!(ran.recv(), Some("kept"));
+    // Both closures are gone now (one ran, one was dropped): the channel closes,
+    // and nothing else was sent.
+    assert_eq!(ran.recv(), None);
+    assert!(!kept.stop(), "it already ran");
+}
+
+/// Go's TestAfterFuncCalledImmediately: a context already done runs it at once.
+#[test]
+fn after_func_on_a_done_context_runs_at_once() {
+    let (ctx, cancel) = Context::background().with_cancel();
+    cancel.cancel();
+    let (tx, rx) = hoare::chan::<u8>(1);
+    let handle = context::after_func(&ctx, move || tx.send(1).unwrap());
+    assert_eq!(rx.recv(), Some(1));
+    assert!(!handle.stop());
+}
+
+/// A context that is never done never runs it; stopping it reports success.
+#[test]
+fn after_func_on_background_never_runs() {
+    let handle = context::after_func(&Context::background(), || unreachable!());
+    assert!(handle.stop());
+}
+
+/// A deadline runs it at the deadline even if nothing else looks at the context
+/// (paused clock: the runtime's timer drives it).
+#[tokio::test(start_paused = true)]
+async fn after_func_runs_at_the_deadline() {
+    let start = tokio::time::Instant::now();
+    let (ctx, _cancel) = Context::background().with_timeout(Duration::from_secs(5));
+    let (tx, rx) = hoare::chan::<tokio::time::Instant>(1);
+    let _handle = context::after_func(&ctx, move || {
+        tx.send(tokio::time::Instant::now()).unwrap();
+    });
+    let at = rx.recv_async().await.expect("ran");
+    assert!(at - start >= Duration::from_secs(5), "{:?}", at - start);
+    assert_eq!(ctx.err(), Some(Error::DeadlineExceeded));
 }

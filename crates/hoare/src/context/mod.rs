@@ -45,8 +45,11 @@
 //! assert_eq!(worker.join().unwrap(), Err(Some(Error::Canceled)));
 //! ```
 
+mod after;
 mod key;
 mod state;
+
+pub use after::{after_func, AfterFunc};
 
 use std::any::Any;
 use std::error::Error as StdError;
@@ -121,6 +124,9 @@ pub(crate) struct Node {
 }
 
 /// Whose cancellation a context follows.
+// The cancel state is kept inline: boxing it would cost cancelable contexts, the
+// common kind, a second allocation, to save memory in value contexts.
+#[allow(clippy::large_enum_variant)]
 enum CancelRef {
     /// Nobody's: it is never canceled (background, todo, `without_cancel`).
     Never,

@@ -17,6 +17,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::panic::Location;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Instant;
@@ -41,9 +42,17 @@ pub(crate) struct CancelState {
     pub(crate) waiters: WaitQueue,
 }
 
+/// A function to run when the context is done, with where it was given.
+pub(crate) type AfterFn = Box<dyn FnOnce() + Send + 'static>;
+
 #[derive(Default)]
 struct Inner {
     cause: Option<Cause>,
+    /// Functions of `after_func` waiting for the context to be done, by number.
+    after: Vec<(u64, &'static Location<'static>, AfterFn)>,
+    next_after: u64,
+    /// A task waits for the deadline on behalf of `after`.
+    watched: bool,
     /// The live children, by slot; `None` marks a free slot.
     children: Vec<Option<Weak<Node>>>,
     /// Free slots of `children`, to reuse.
@@ -148,7 +157,7 @@ pub(crate) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
     let mut first = true;
     while let Some(n) = stack.pop() {
         let Some(s) = n.own_state() else { continue };
-        let (children, parent) = {
+        let (children, parent, after) = {
             let mut inner = lock(&s.inner);
             if s.state.load(Ordering::Relaxed) != LIVE {
                 first = false;
@@ -162,15 +171,19 @@ pub(crate) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
             // ORDERING: Release publishes the cause with the state (see `err`).
             s.state.store(code, Ordering::Release);
             inner.free.clear();
+            let after = std::mem::take(&mut inner.after);
             let children = std::mem::take(&mut inner.children);
             // Only the node canceled directly leaves its parent; its descendants
             // leave with it.
             let parent = if first { inner.parent.take() } else { None };
             inner.parent = None;
-            (children, parent)
+            (children, parent, after)
         };
         first = false;
         s.waiters.disconnect_all();
+        for (_, location, f) in after {
+            crate::go::go_blocking_at(location, f);
+        }
         stack.extend(children.into_iter().flatten().filter_map(|w| w.upgrade()));
         if let Some((p, slot)) = parent {
             if let Some(ps) = p.own_state() {
@@ -187,6 +200,53 @@ pub(crate) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
             }
         }
     }
+}
+
+/// Registers `f` to run when `node` (a cancelable node) is done. Returns its number,
+/// or `None` if the node is already done, in which case `f` was started now.
+pub(crate) fn add_after(
+    node: &Arc<Node>,
+    location: &'static Location<'static>,
+    f: AfterFn,
+) -> Option<u64> {
+    let s = node.own_state()?;
+    check(node);
+    let mut inner = lock(&s.inner);
+    if s.err().is_some() {
+        drop(inner);
+        crate::go::go_blocking_at(location, f);
+        return None;
+    }
+    inner.next_after += 1;
+    let id = inner.next_after;
+    inner.after.push((id, location, f));
+    Some(id)
+}
+
+/// Whether a task must wait for `node`'s deadline on behalf of its `after`
+/// functions (true once: the first caller starts the task).
+pub(crate) fn needs_watcher(node: &Arc<Node>) -> bool {
+    let Some(s) = node.own_state() else {
+        return false;
+    };
+    let mut inner = lock(&s.inner);
+    let needed = s.deadline.is_some() && !inner.watched;
+    inner.watched |= needed;
+    needed
+}
+
+/// Withdraws `after` function `id`; true if it had not started.
+pub(crate) fn remove_after(node: &Arc<Node>, id: u64) -> bool {
+    let Some(s) = node.own_state() else {
+        return false;
+    };
+    let removed = {
+        let mut inner = lock(&s.inner);
+        let pos = inner.after.iter().position(|(i, _, _)| *i == id);
+        pos.map(|pos| inner.after.swap_remove(pos))
+    };
+    // Dropped outside the lock: the function's captures may touch this context.
+    removed.is_some()
 }
 
 /// Expires `node` if its deadline has passed; returns its error, if done.

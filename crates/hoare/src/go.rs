@@ -1,0 +1,288 @@
+//! Goroutines: Go's `go` statement, on tokio.
+//!
+//! [`go`](crate::go()) spawns a future on the tokio runtime the caller runs in, or,
+//! when there is none (a plain `fn main`, a thread), on a default multi-thread
+//! runtime started on first use, so `go` works anywhere, as in Go.
+//! [`go_blocking`](crate::go_blocking()) runs blocking code on that runtime's
+//! blocking pool. Either way the [`JoinHandle`] can be awaited, or joined from a
+//! thread, and a panic in the goroutine comes back as [`JoinError::Panicked`]
+//! instead of being lost. Every goroutine is counted for [`leak`](crate::leak)
+//! checks.
+//!
+//! ```
+//! use hoare::{chan, go};
+//!
+//! // From plain `fn main` code: no runtime needed.
+//! let (tx, rx) = chan::<String>(0);
+//! let greeter = go(async move {
+//!     tx.send_async("hello from a goroutine".to_string()).await.unwrap();
+//! });
+//! assert_eq!(rx.recv().as_deref(), Some("hello from a goroutine"));
+//! greeter.join().unwrap();
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::Thread;
+
+use crate::leak::Record;
+
+/// The runtime `go` uses outside any tokio runtime, made on first use; `None` if
+/// it could not be made (the error is kept to report).
+static DEFAULT: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+
+/// The runtime to spawn on: the caller's, or the default one.
+fn runtime() -> Result<tokio::runtime::Handle, JoinError> {
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        return Ok(handle);
+    }
+    let default = DEFAULT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("hoare-go")
+            .build()
+            .map_err(|e| e.to_string())
+    });
+    match default {
+        Ok(rt) => Ok(rt.handle().clone()),
+        Err(e) => Err(JoinError::NoRuntime(e.clone())),
+    }
+}
+
+/// Spawns `future` as a goroutine: on the current tokio runtime, or on hoare's
+/// default runtime when there is none. Returns a handle to await or join; dropping
+/// the handle detaches the goroutine, which runs on.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let answer = hoare::go(async { 6 * 7 });
+/// assert_eq!(answer.await, Ok(42));
+/// # }
+/// ```
+#[track_caller]
+pub fn go<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let record = Record::new(Location::caller(), false);
+    match runtime() {
+        Ok(rt) => JoinHandle::spawned(rt.spawn(async move {
+            let _record = record; // dropped when the goroutine ends or is aborted
+            future.await
+        })),
+        Err(e) => JoinHandle::failed(e),
+    }
+}
+
+/// Runs `f` as a goroutine spawned at `location` (for callbacks hoare runs on the
+/// user's behalf, such as `context::after_func`). A goroutine that cannot be
+/// started is reported on stderr, since nobody waits for it.
+pub(crate) fn go_blocking_at<F>(location: &'static Location<'static>, f: F)
+where
+    F: FnOnce() + Send + 'static,
+{
+    let record = Record::new(location, true);
+    match runtime() {
+        Ok(rt) => {
+            drop(rt.spawn_blocking(move || {
+                let _record = record;
+                f()
+            }));
+        }
+        Err(e) => eprintln!("hoare: cannot run the function given at {location}: {e}"),
+    }
+}
+
+/// Spawns hoare's own bookkeeping task (not a user goroutine, so not counted by
+/// `leak`); a task that cannot be started is skipped.
+pub(crate) fn spawn_internal<F>(future: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    if let Ok(rt) = runtime() {
+        drop(rt.spawn(future));
+    }
+}
+
+/// Runs blocking code `f` as a goroutine, on the blocking thread pool of the
+/// current tokio runtime (or of hoare's default runtime).
+///
+/// ```
+/// let sum = hoare::go_blocking(|| (1..=10).sum::<u32>());
+/// assert_eq!(sum.join(), Ok(55));
+/// ```
+#[track_caller]
+pub fn go_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let record = Record::new(Location::caller(), true);
+    match runtime() {
+        Ok(rt) => JoinHandle::spawned(rt.spawn_blocking(move || {
+            let _record = record;
+            f()
+        })),
+        Err(e) => JoinHandle::failed(e),
+    }
+}
+
+/// Why a goroutine gave no result.
+///
+/// ```
+/// let err = hoare::go_blocking(|| -> u8 { panic!("boom") }).join().unwrap_err();
+/// assert_eq!(err.to_string(), "goroutine panicked: boom");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JoinError {
+    /// It panicked; the panic's message.
+    Panicked(String),
+    /// It was aborted ([`JoinHandle::abort`]) or its runtime shut down first.
+    Canceled,
+    /// No runtime could be started to run it (the operating system's reason).
+    NoRuntime(String),
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Panicked(msg) => write!(f, "goroutine panicked: {msg}"),
+            JoinError::Canceled => f.write_str("goroutine canceled before it finished"),
+            JoinError::NoRuntime(why) => write!(f, "no runtime to run the goroutine: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<tokio::task::JoinError> for JoinError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        match e.try_into_panic() {
+            Ok(payload) => JoinError::Panicked(
+                payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".to_string()),
+            ),
+            Err(_) => JoinError::Canceled,
+        }
+    }
+}
+
+/// A handle to a goroutine: await it (`Result<T, JoinError>`), or
+/// [`join`](JoinHandle::join) it from a thread.
+///
+/// ```
+/// let h = hoare::go(async { "done" });
+/// assert_eq!(h.join(), Ok("done"));
+/// ```
+#[must_use = "dropping the handle detaches the goroutine; join or await it to see its result"]
+pub struct JoinHandle<T> {
+    inner: Result<tokio::task::JoinHandle<T>, Option<JoinError>>,
+}
+
+impl<T> JoinHandle<T> {
+    fn spawned(handle: tokio::task::JoinHandle<T>) -> Self {
+        Self { inner: Ok(handle) }
+    }
+
+    fn failed(e: JoinError) -> Self {
+        Self {
+            inner: Err(Some(e)),
+        }
+    }
+
+    /// Waits for the goroutine from a thread (blocking it) and returns its result.
+    /// In async code, `.await` the handle instead.
+    ///
+    /// # Errors
+    /// [`JoinError`] if it panicked, was aborted, or could not be started.
+    ///
+    /// ```
+    /// assert_eq!(hoare::go(async { 1 }).join(), Ok(1));
+    /// ```
+    pub fn join(self) -> Result<T, JoinError> {
+        block_on(self)
+    }
+
+    /// Stops the goroutine at its next await point; awaiting it then gives
+    /// [`JoinError::Canceled`] (unless it finished first).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let h = hoare::go(std::future::pending::<()>());
+    /// h.abort();
+    /// assert_eq!(h.await, Err(hoare::JoinError::Canceled));
+    /// # }
+    /// ```
+    pub fn abort(&self) {
+        if let Ok(h) = &self.inner {
+            h.abort();
+        }
+    }
+
+    /// Whether the goroutine has ended.
+    ///
+    /// ```
+    /// let h = hoare::go(async {});
+    /// while !h.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert!(h.join().is_ok());
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.inner.as_ref().map_or(true, |h| h.is_finished())
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().inner {
+            Ok(h) => Pin::new(h).poll(cx).map(|r| r.map_err(JoinError::from)),
+            Err(e) => Poll::Ready(Err(e.take().unwrap_or(JoinError::Canceled))),
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Wakes a blocked thread.
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Runs `fut` to completion on the calling thread, parking while it is pending.
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
