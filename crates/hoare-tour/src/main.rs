@@ -5,6 +5,7 @@
 
 mod ch3;
 mod ch3_select;
+mod ch4_context;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ pub struct Example {
 fn examples() -> Vec<Example> {
     let mut all = ch3::examples();
     all.extend(ch3_select::examples());
+    all.extend(ch4_context::examples());
     all
 }
 

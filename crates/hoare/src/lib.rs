@@ -54,6 +54,30 @@
 //! assert_eq!(got, Some(1));
 //! ```
 //!
+//! ## Goroutines and contexts
+//!
+//! [`go`](go()) spawns a goroutine (a tokio task, on a default runtime when there is
+//! none), [`context`] carries cancellation and deadlines down a tree of calls, and
+//! [`leak`] checks in tests that no goroutine outlived its work:
+//!
+//! ```
+//! use hoare::context::Context;
+//! use hoare::{go, leak, select_async};
+//!
+//! let tracker = leak::track();
+//! let (ctx, cancel) = Context::background().with_cancel();
+//! let worker = go(async move {
+//!     let (_tx, jobs) = hoare::chan::<u32>(0);
+//!     select_async! {
+//!         recv(&jobs) -> _ => "job",
+//!         recv(ctx.done()) -> _ => "canceled",
+//!     }
+//! });
+//! drop(cancel); // dropping the guard cancels, as `defer cancel()` would
+//! assert_eq!(worker.join(), Ok("canceled"));
+//! tracker.verify_none();
+//! ```
+//!
 //! ## Go → hoare
 //!
 //! | Go | hoare |
@@ -67,6 +91,8 @@
 //! | `select { … }` | [`select!`] / [`select_async!`] |
 //! | `reflect.Select` | [`select::Select`] |
 //! | `time.After(d)` / `time.Tick(d)` | [`time::after`] / [`time::tick`] |
+//! | `go f()` | [`go`](go()) / [`go_blocking`] |
+//! | `context.WithCancel(ctx)` | [`ctx.with_cancel()`](context::Context::with_cancel) |
 //!
 //! `Mutex`, `RwLock` and `Once` are std's ([`std::sync`]); hoare does not wrap them.
 
