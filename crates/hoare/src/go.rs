@@ -71,11 +71,16 @@ where
     F::Output: Send + 'static,
 {
     let record = Record::new(Location::caller(), false);
+    let goroutine = async move {
+        let _record = record; // dropped when the goroutine ends or is aborted
+        future.await
+    };
+    // Inside a task there is a runtime: spawn on it without cloning its handle.
+    if tokio::task::try_id().is_some() {
+        return JoinHandle::spawned(tokio::spawn(goroutine));
+    }
     match runtime() {
-        Ok(rt) => JoinHandle::spawned(rt.spawn(async move {
-            let _record = record; // dropped when the goroutine ends or is aborted
-            future.await
-        })),
+        Ok(rt) => JoinHandle::spawned(rt.spawn(goroutine)),
         Err(e) => JoinHandle::failed(e),
     }
 }

@@ -8,7 +8,7 @@
 pub(crate) use loom::{
     cell::UnsafeCell,
     sync::{
-        atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize},
+        atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize},
         Mutex, MutexGuard,
     },
     thread::yield_now,
@@ -65,7 +65,7 @@ mod parker {
 #[cfg(not(loom))]
 pub(crate) use std::{
     sync::{
-        atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize},
+        atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize},
         Mutex, MutexGuard,
     },
     thread::{current, park, park_timeout, yield_now, Thread},

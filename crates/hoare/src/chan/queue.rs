@@ -11,7 +11,7 @@ use std::task::Context;
 use std::time::Instant;
 
 use super::waiter::{AsyncWait, Entry, EntryQueue, Operation, Unparker, Waiter, WAITING};
-use crate::loom::{lock, AtomicBool, Mutex};
+use crate::loom::{fence, lock, AtomicBool, Mutex};
 
 pub(crate) struct WaitQueue {
     /// The registrations, oldest first. Guarded by the mutex.
@@ -53,6 +53,11 @@ impl WaitQueue {
             packet: std::ptr::null_mut(),
         });
         self.is_empty.store(false, Ordering::SeqCst);
+        drop(entries);
+        // ORDERING: the caller re-checks its condition next; this fence orders that
+        // check after the store above, against the fence in `disconnect_all`
+        // (store-buffering: one of the two sides must see the other).
+        fence(Ordering::SeqCst);
     }
 
     /// Removes the registration of `oper` of `waiter`, if it is still queued.
@@ -96,22 +101,41 @@ impl WaitQueue {
     }
 
     /// Wakes every waiter with `DISCONNECTED`: the channel was closed.
+    ///
+    /// # Memory ordering
+    /// The caller has made the closed state visible (a SeqCst write) before
+    /// calling; a party registering stores `is_empty` and, after a SeqCst fence,
+    /// re-checks that state. With the fence here, if `is_empty` still reads true,
+    /// that party will see the close itself, and there is nobody to wake.
     pub(crate) fn disconnect_all(&self) {
-        let unparkers: Vec<Unparker> = {
+        // ORDERING: pairs with the fence in `register` (see above).
+        fence(Ordering::SeqCst);
+        if self.is_empty.load(Ordering::SeqCst) {
+            return;
+        }
+        // The first waiter is woken without a list: a done channel or a closed
+        // channel mostly has one.
+        let (first, others): (Option<Unparker>, Vec<Unparker>) = {
             let mut entries = lock(&self.entries);
             self.is_empty.store(true, Ordering::SeqCst);
-            entries
-                .as_mut()
-                .drain()
-                .into_iter()
-                // SAFETY: we hold the queue's lock, take each entry out of it, and
-                // release each selection before unlocking.
-                .filter_map(|e| unsafe { e.try_disconnect() }.map(|s| s.release()))
-                .collect()
+            let mut queue = entries.as_mut();
+            let mut first = None;
+            let mut others = Vec::new();
+            while let Some(e) = queue.pop_front() {
+                // SAFETY: we hold the queue's lock, took the entry out of it, and
+                // release the selection before unlocking.
+                if let Some(selected) = unsafe { e.try_disconnect() } {
+                    let unparker = selected.release();
+                    if first.is_none() {
+                        first = Some(unparker);
+                    } else {
+                        others.push(unparker);
+                    }
+                }
+            }
+            (first, others)
         };
-        for unparker in unparkers {
-            unparker.unpark();
-        }
+        first.into_iter().chain(others).for_each(Unparker::unpark);
     }
 }
 

@@ -132,22 +132,20 @@ enum CancelRef {
     Never,
     /// Its own: it can be canceled.
     Own(CancelState),
-    /// That of its nearest cancelable ancestor (a `with_value` context).
-    Inherit(Context),
+    /// That of its nearest cancelable ancestor (a `with_value` context); `None`
+    /// only while the node is being dropped.
+    Inherit(Option<Context>),
 }
 
 impl Node {
     /// Takes out this node's references to other nodes, for [`Drop`].
-    fn take_links(&mut self, out: &mut Vec<Arc<Node>>) {
-        out.extend(self.parent.take().map(|c| c.0));
-        match std::mem::replace(&mut self.cancel, CancelRef::Never) {
-            CancelRef::Inherit(c) => out.push(c.0),
-            CancelRef::Own(mut s) => {
-                out.extend(s.take_parent_link());
-                self.cancel = CancelRef::Own(s);
-            }
-            CancelRef::Never => {}
-        }
+    fn take_links(&mut self) -> [Option<Arc<Node>>; 2] {
+        let other = match &mut self.cancel {
+            CancelRef::Inherit(c) => c.take().map(|c| c.0),
+            CancelRef::Own(s) => s.take_parent_link(),
+            CancelRef::Never => None,
+        };
+        [self.parent.take().map(|c| c.0), other]
     }
 
     /// The cancel state of a cancelable node.
@@ -199,7 +197,7 @@ impl Context {
         match &self.0.cancel {
             CancelRef::Never => None,
             CancelRef::Own(_) => Some(self),
-            CancelRef::Inherit(c) => Some(c),
+            CancelRef::Inherit(c) => c.as_ref(),
         }
     }
 
@@ -273,14 +271,14 @@ impl Context {
     }
 
     fn child(&self, deadline: Option<Instant>, kind: &'static str) -> (Context, CancelGuard) {
-        let child = Self::new(
+        let mut child = Self::new(
             Some(self.clone()),
             None,
             CancelRef::Own(CancelState::new(deadline)),
             kind,
         );
         if let Some(parent) = self.canceler() {
-            state::attach(&parent.0, &child.0);
+            state::attach(&parent.0, &mut child.0);
         }
         state::check(&child.0); // a deadline already past
         let guard = CancelGuard {
@@ -301,7 +299,7 @@ impl Context {
     /// ```
     pub fn with_value<T: Send + Sync + 'static>(&self, key: &'static Key<T>, value: T) -> Context {
         let cancel = match self.canceler() {
-            Some(c) => CancelRef::Inherit(c.clone()),
+            Some(c) => CancelRef::Inherit(Some(c.clone())),
             None => CancelRef::Never,
         };
         Self::new(
@@ -439,11 +437,16 @@ impl Context {
 /// are taken out and the nodes that become unreferenced are dropped in a loop.
 impl Drop for Node {
     fn drop(&mut self) {
-        let mut links = Vec::new();
-        self.take_links(&mut links);
-        while let Some(link) = links.pop() {
+        // Allocated only when a link was the last reference to its node.
+        let mut pending: Vec<Arc<Node>> = Vec::new();
+        for link in self.take_links().into_iter().flatten() {
             if let Some(mut node) = Arc::into_inner(link) {
-                node.take_links(&mut links);
+                pending.extend(node.take_links().into_iter().flatten());
+            }
+        }
+        while let Some(link) = pending.pop() {
+            if let Some(mut node) = Arc::into_inner(link) {
+                pending.extend(node.take_links().into_iter().flatten());
             }
         }
     }

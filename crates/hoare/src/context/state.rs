@@ -18,12 +18,13 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError, Weak};
 use std::time::Instant;
 
-use super::{Error, Node};
+use super::{CancelRef, Error, Node};
 use crate::chan::queue::WaitQueue;
+use crate::loom::{AtomicU8, Mutex, MutexGuard};
 
 const LIVE: u8 = 0;
 const CANCELED: u8 = 1;
@@ -47,6 +48,7 @@ pub(crate) type AfterFn = Box<dyn FnOnce() + Send + 'static>;
 
 #[derive(Default)]
 struct Inner {
+    /// The cause given when canceled; `None` means the error itself.
     cause: Option<Cause>,
     /// Functions of `after_func` waiting for the context to be done, by number.
     after: Vec<(u64, &'static Location<'static>, AfterFn)>,
@@ -71,7 +73,7 @@ impl fmt::Debug for CancelState {
 }
 
 fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+    crate::loom::lock(m)
 }
 
 impl CancelState {
@@ -86,9 +88,10 @@ impl CancelState {
 
     /// The error, if the context is done; expires it if its deadline has passed.
     pub(crate) fn err(&self) -> Option<Error> {
-        // ORDERING: Acquire pairs with the Release store in `cancel`, so a caller
-        // that sees the error also sees the cause.
-        match self.state.load(Ordering::Acquire) {
+        // ORDERING: SeqCst, against the SeqCst store in `cancel`: it makes the
+        // cause visible with the error, and orders this load after a waiter's
+        // registration (see `WaitQueue::disconnect_all`).
+        match self.state.load(Ordering::SeqCst) {
             CANCELED => Some(Error::Canceled),
             DEADLINE => Some(Error::DeadlineExceeded),
             _ => None,
@@ -106,32 +109,38 @@ impl CancelState {
         inner.parent.take().map(|(p, _)| p)
     }
 
+    /// Why the context is done: the cause given, else its error; `None` if live.
     pub(crate) fn cause(&self) -> Option<Cause> {
-        lock(&self.inner).cause.clone()
+        let err = self.err()?;
+        let given = lock(&self.inner).cause.clone();
+        Some(given.unwrap_or_else(|| Arc::new(err)))
     }
 }
 
 /// Links `child` (a cancelable node) under `parent`'s cancellation, or cancels it
 /// at once when the parent is already done.
-pub(crate) fn attach(parent: &Arc<Node>, child: &Arc<Node>) {
-    let (Some(p), Some(c)) = (parent.own_state(), child.own_state()) else {
+pub(crate) fn attach(parent: &Arc<Node>, child: &mut Arc<Node>) {
+    let Some(p) = parent.own_state() else {
         return;
     };
     let mut pi = lock(&p.inner);
     let err = p.err();
     if err.is_none() && !p.expired() {
-        let weak = Arc::downgrade(child);
         let slot = match pi.free.pop() {
-            Some(slot) => {
-                pi.children[slot] = Some(weak);
-                slot
-            }
+            Some(slot) => slot,
             None => {
-                pi.children.push(Some(weak));
+                pi.children.push(None);
                 pi.children.len() - 1
             }
         };
-        lock(&c.inner).parent = Some((parent.clone(), slot));
+        // The child is not shared yet: its link is set without its lock.
+        if let Some(CancelRef::Own(c)) = Arc::get_mut(child).map(|n| &mut n.cancel) {
+            c.inner
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .parent = Some((parent.clone(), slot));
+        }
+        pi.children[slot] = Some(Arc::downgrade(child));
         return;
     }
     let cause = pi.cause.clone();
@@ -147,55 +156,63 @@ pub(crate) fn attach(parent: &Arc<Node>, child: &Arc<Node>) {
 }
 
 /// Cancels `node` (a cancelable node) and every descendant, with `err` and `cause`
-/// (the cause defaults to the error), and detaches it from its parent. Does
+/// (no cause: the error is the cause), and detaches it from its parent. Does
 /// nothing if it is already done.
 pub(crate) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
-    let cause: Cause = cause.unwrap_or_else(|| Arc::new(err));
-    // Depth first with an explicit stack: a deep chain must not overflow the
-    // thread's stack.
-    let mut stack = vec![node.clone()];
-    let mut first = true;
+    if node.own_state().is_none_or(|s| s.err().is_some()) {
+        return; // already done: the common case of a guard dropped after a cancel
+    }
+    let code = match err {
+        Error::Canceled => CANCELED,
+        Error::DeadlineExceeded => DEADLINE,
+    };
+    // Depth first with an explicit stack (allocated only for a node with
+    // children): a deep chain must not overflow the thread's stack.
+    let mut stack: Vec<Arc<Node>> = Vec::new();
+    cancel_one(node, code, &cause, true, &mut stack);
     while let Some(n) = stack.pop() {
-        let Some(s) = n.own_state() else { continue };
-        let (children, parent, after) = {
-            let mut inner = lock(&s.inner);
-            if s.state.load(Ordering::Relaxed) != LIVE {
-                first = false;
-                continue;
-            }
-            inner.cause = Some(cause.clone());
-            let code = match err {
-                Error::Canceled => CANCELED,
-                Error::DeadlineExceeded => DEADLINE,
-            };
-            // ORDERING: Release publishes the cause with the state (see `err`).
-            s.state.store(code, Ordering::Release);
-            inner.free.clear();
-            let after = std::mem::take(&mut inner.after);
-            let children = std::mem::take(&mut inner.children);
-            // Only the node canceled directly leaves its parent; its descendants
-            // leave with it.
-            let parent = if first { inner.parent.take() } else { None };
-            inner.parent = None;
-            (children, parent, after)
-        };
-        first = false;
-        s.waiters.disconnect_all();
-        for (_, location, f) in after {
-            crate::go::go_blocking_at(location, f);
+        cancel_one(&n, code, &cause, false, &mut stack);
+    }
+}
+
+/// Cancels one node; pushes its live children on `stack`. Only the node canceled
+/// directly (`detach`) leaves its parent's list; its descendants leave with it.
+fn cancel_one(
+    n: &Arc<Node>,
+    code: u8,
+    cause: &Option<Cause>,
+    detach: bool,
+    stack: &mut Vec<Arc<Node>>,
+) {
+    let Some(s) = n.own_state() else { return };
+    let (children, parent, after) = {
+        let mut inner = lock(&s.inner);
+        if s.state.load(Ordering::Relaxed) != LIVE {
+            return;
         }
-        stack.extend(children.into_iter().flatten().filter_map(|w| w.upgrade()));
-        if let Some((p, slot)) = parent {
-            if let Some(ps) = p.own_state() {
-                let mut pi = lock(&ps.inner);
-                if let Some(entry) = pi.children.get_mut(slot) {
-                    if entry
-                        .as_ref()
-                        .is_some_and(|w| w.as_ptr() == Arc::as_ptr(&n))
-                    {
-                        *entry = None;
-                        pi.free.push(slot);
-                    }
+        inner.cause = cause.clone();
+        // ORDERING: SeqCst: publishes the cause with the state, and comes before
+        // `disconnect_all`'s check for waiters in the single total order.
+        s.state.store(code, Ordering::SeqCst);
+        inner.free = Vec::new();
+        let after = std::mem::take(&mut inner.after);
+        let children = std::mem::take(&mut inner.children);
+        let parent = inner.parent.take().filter(|_| detach);
+        (children, parent, after)
+    };
+    s.waiters.disconnect_all();
+    for (_, location, f) in after {
+        crate::go::go_blocking_at(location, f);
+    }
+    stack.reserve(children.len());
+    stack.extend(children.into_iter().flatten().filter_map(|w| w.upgrade()));
+    if let Some((p, slot)) = parent {
+        if let Some(ps) = p.own_state() {
+            let mut pi = lock(&ps.inner);
+            if let Some(entry) = pi.children.get_mut(slot) {
+                if entry.as_ref().is_some_and(|w| w.as_ptr() == Arc::as_ptr(n)) {
+                    *entry = None;
+                    pi.free.push(slot);
                 }
             }
         }

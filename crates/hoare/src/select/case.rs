@@ -241,11 +241,17 @@ impl<T> RecvSlot<T> {
         waiter: &Waiter,
         oper: Operation,
     ) {
-        if let Some(RecvInner::Chan(h)) = rx.map(|rx| &rx.inner) {
-            match h.flavor() {
+        match rx.map(|rx| &rx.inner) {
+            Some(RecvInner::Chan(h)) => match h.flavor() {
                 FlavorRef::Array(c) => c.unregister_recv(waiter, oper),
                 FlavorRef::Zero(c) => c.unregister_recv(waiter, oper),
+            },
+            Some(RecvInner::Done(ctx)) => {
+                if let Some(queue) = ctx.done_waiters() {
+                    queue.unregister(waiter, oper);
+                }
             }
+            _ => {}
         }
     }
 

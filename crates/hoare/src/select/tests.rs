@@ -198,3 +198,29 @@ fn select_futures_are_send_when_their_values_are() {
     assert_send(&sel);
     assert_send(&sel.wait_async());
 }
+
+#[test]
+fn a_cancel_races_a_send_into_a_select() {
+    for _ in 0..20 {
+        let (ctx, cancel) = crate::context::Context::background().with_cancel();
+        let (tx, rx) = chan::chan::<u32>(1);
+        let selector = {
+            let ctx = ctx.clone();
+            thread::spawn(move || {
+                let fired = select! {
+                    recv(&rx) -> v => v,
+                    recv(ctx.done()) -> _ => None,
+                };
+                (fired, rx)
+            })
+        };
+        tx.send(1).unwrap();
+        cancel.cancel();
+        let (fired, rx) = selector.join().unwrap();
+        match fired {
+            Some(1) => assert!(rx.try_recv().is_err()),
+            None => assert_eq!(rx.try_recv(), Ok(1)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! loom models of context cancellation: a cancel racing a thread that waits on
+//! `done()`, a cancel racing a select on `done()`, and a parent's cancel racing
+//! the creation of a child.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test -p hoare --release --test loom_context`.
+#![cfg(loom)]
+
+use hoare::context::{Context, Error};
+use hoare::{chan, select};
+use loom::thread;
+
+/// A waiter registers on `done()` while the cancel happens: it is always woken
+/// (the SeqCst pair of the cancel's state store and the waiter's registration).
+#[test]
+fn cancel_wakes_a_thread_waiting_on_done() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let waiter = {
+            let ctx = ctx.clone();
+            thread::spawn(move || ctx.done().recv())
+        };
+        cancel.cancel();
+        assert_eq!(waiter.join().unwrap(), None);
+        assert_eq!(ctx.err(), Some(Error::Canceled));
+    });
+}
+
+/// A select waiting on a channel and on `done()`: a send and a cancel race; it
+/// fires exactly one case, and a value it did not take stays in the channel.
+#[test]
+fn cancel_races_a_send_into_a_select() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (tx, rx) = chan::<u32>(1);
+        let selector = {
+            let ctx = ctx.clone();
+            thread::spawn(move || {
+                let fired = select! {
+                    recv(&rx) -> v => v,
+                    recv(ctx.done()) -> _ => None,
+                };
+                (fired, rx)
+            })
+        };
+        tx.send(1).unwrap();
+        cancel.cancel();
+        let (fired, rx) = selector.join().unwrap();
+        match fired {
+            Some(1) => assert!(rx.try_recv().is_err()),
+            None => assert_eq!(rx.try_recv(), Ok(1)),
+            other => panic!("unexpected {other:?}"),
+        }
+    });
+}
+
+/// A child made while its parent is being canceled ends up canceled either way.
+#[test]
+fn a_child_made_during_the_parents_cancel_is_canceled() {
+    loom::model(|| {
+        let (parent, cancel) = Context::background().with_cancel();
+        let maker = {
+            let parent = parent.clone();
+            thread::spawn(move || parent.with_cancel())
+        };
+        cancel.cancel();
+        let (child, _guard) = maker.join().unwrap();
+        assert_eq!(child.err(), Some(Error::Canceled));
+        assert_eq!(child.done().recv(), None);
+    });
+}
