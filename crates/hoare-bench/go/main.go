@@ -1,12 +1,15 @@
-// Command chanbench is hoare-bench's Go peer: the channel and select scenarios of hoare-bench
-// written with goroutines, Go channels and select, measured with the same method (op count calibrated to a target
-// repetition time, 1 untimed warm-up, then -reps timed repetitions; median ns/op).
+// Command chanbench is hoare-bench's Go peer: the channel, select, context and spawn scenarios
+// of hoare-bench written with goroutines, Go channels, select and package context, measured with
+// the same method (op count calibrated to a target repetition time, 1 untimed warm-up, then
+// -reps timed repetitions; median ns/op).
 //
 // Standard library only. hoare-bench builds it with GO111MODULE=off and runs it with
-// GOMAXPROCS=2. It prints one JSON object per scenario on stdout and progress on stderr.
+// GOMAXPROCS=2. It prints one JSON object per scenario (and mode, for a scenario measured per
+// mode) on stdout and progress on stderr.
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -15,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +31,9 @@ type result struct {
 	Ops      uint64  `json:"ops"`
 	Reps     int     `json:"reps"`
 	Note     string  `json:"note"`
+	// Mode is set when the scenario's Go case is for one hoare-bench mode only; hoare-bench
+	// reports a result without one under every mode.
+	Mode string `json:"mode,omitempty"`
 }
 
 // rep runs one repetition of n ops on fresh channels and goroutines and returns its wall time.
@@ -34,17 +41,22 @@ type rep func(n uint64) (time.Duration, error)
 
 type scenario struct {
 	name string
+	mode string // "blocking" or "async" for a case of one mode only; "" for every mode
 	note string
 	run  rep
 }
 
 var scenarios = []scenario{
-	{"pingpong0", "unbuffered, goroutines", pingpong},
-	{"spsc1024", "goroutines", func(n uint64) (time.Duration, error) { return throughput(n, 1, 1) }},
-	{"mpsc", "goroutines", func(n uint64) (time.Duration, error) { return throughput(n, 2, 1) }},
-	{"mpmc", "goroutines", func(n uint64) (time.Duration, error) { return throughput(n, 2, 2) }},
-	{"select4", "goroutines, select", select4},
-	{"select2ready", "one goroutine, select", select2ready},
+	{"pingpong0", "", "unbuffered, goroutines", pingpong},
+	{"spsc1024", "", "goroutines", func(n uint64) (time.Duration, error) { return throughput(n, 1, 1) }},
+	{"mpsc", "", "goroutines", func(n uint64) (time.Duration, error) { return throughput(n, 2, 1) }},
+	{"mpmc", "", "goroutines", func(n uint64) (time.Duration, error) { return throughput(n, 2, 2) }},
+	{"select4", "", "goroutines, select", select4},
+	{"select2ready", "", "one goroutine, select", select2ready},
+	{"cancel_tree", "blocking", "select on ctx.Done() with default", cancelTreeSweep},
+	{"cancel_tree", "async", "goroutines, <-ctx.Done()", cancelTreeWaiters},
+	{"ctx_child", "blocking", "WithCancel, cancel()", ctxChild},
+	{"spawn", "async", "go statement, WaitGroup", spawn},
 }
 
 func expectedSum(n uint64) uint64 {
@@ -240,6 +252,183 @@ func select2ready(n uint64) (time.Duration, error) {
 	return elapsed, nil
 }
 
+// wholeBatches is the number of whole batches of size ops that a repetition of n ops runs:
+// n / size, rounded to the nearest, at least 1 (as hoare-bench's context::batches).
+func wholeBatches(n, size uint64) uint64 {
+	k := (n + size/2) / size
+	if k == 0 {
+		k = 1
+	}
+	return k
+}
+
+// scaled is elapsed, measured over ran ops, scaled to the n ops asked for, so that time / n is
+// the time per op actually run (as hoare-bench's context::scale).
+func scaled(elapsed time.Duration, n, ran uint64) time.Duration {
+	return time.Duration(float64(elapsed) * float64(n) / float64(ran))
+}
+
+// treeSize is the number of children of the root in cancel_tree.
+const treeSize = 10000
+
+// newTree makes a cancelable root with treeSize cancelable children.
+func newTree() (context.CancelFunc, []context.Context, []context.CancelFunc) {
+	root, cancelRoot := context.WithCancel(context.Background())
+	children := make([]context.Context, treeSize)
+	cancels := make([]context.CancelFunc, treeSize)
+	for i := range children {
+		children[i], cancels[i] = context.WithCancel(root)
+	}
+	return cancelRoot, children, cancels
+}
+
+// checkCanceled checks, after the timed part, that every child reports canceled, then
+// releases the children.
+func checkCanceled(children []context.Context, cancels []context.CancelFunc) error {
+	live := 0
+	for i, c := range children {
+		if c.Err() != context.Canceled {
+			live++
+		}
+		cancels[i]()
+	}
+	if live > 0 {
+		return fmt.Errorf("check failed: %d of %d children are not canceled after the root's cancel", live, treeSize)
+	}
+	return nil
+}
+
+// cancelTree runs whole trees for n ops (one op = one child) with one; ns per child.
+func cancelTree(n uint64, one func() (time.Duration, error)) (time.Duration, error) {
+	trees := wholeBatches(n, treeSize)
+	var total time.Duration
+	for t := uint64(0); t < trees; t++ {
+		d, err := one()
+		if err != nil {
+			return 0, err
+		}
+		total += d
+	}
+	return scaled(total, n, trees*treeSize), nil
+}
+
+// cancelTreeSweep (blocking mode): no waiters; the children's done channels are taken before
+// the cancel, and the goroutine that cancels the root then sweeps them with non-blocking
+// receives until every one is seen closed.
+func cancelTreeSweep(n uint64) (time.Duration, error) {
+	return cancelTree(n, func() (time.Duration, error) {
+		cancelRoot, children, cancels := newTree()
+		defer cancelRoot()
+		dones := make([]<-chan struct{}, treeSize)
+		for i, c := range children {
+			dones[i] = c.Done()
+		}
+		for _, d := range dones {
+			select {
+			case <-d:
+				return 0, fmt.Errorf("check failed: a child is done before the root's cancel")
+			default:
+			}
+		}
+		start := time.Now()
+		cancelRoot()
+		left := dones
+		for len(left) > 0 {
+			keep := left[:0]
+			for _, d := range left {
+				select {
+				case <-d:
+				default:
+					keep = append(keep, d)
+				}
+			}
+			left = keep
+		}
+		elapsed := time.Since(start)
+		return elapsed, checkCanceled(children, cancels)
+	})
+}
+
+// cancelTreeWaiters (async mode): one goroutine per child waits on <-ctx.Done() and then
+// decrements a shared counter; the one that brings it to 0 wakes the timing goroutine.
+func cancelTreeWaiters(n uint64) (time.Duration, error) {
+	return cancelTree(n, func() (time.Duration, error) {
+		cancelRoot, children, cancels := newTree()
+		defer cancelRoot()
+		var started, left int64 = 0, treeSize
+		allStarted := make(chan struct{})
+		allDone := make(chan struct{})
+		for _, c := range children {
+			go func(c context.Context) {
+				if atomic.AddInt64(&started, 1) == treeSize {
+					close(allStarted)
+				}
+				<-c.Done()
+				if atomic.AddInt64(&left, -1) == 0 {
+					close(allDone)
+				}
+			}(c)
+		}
+		<-allStarted
+		if atomic.LoadInt64(&left) != treeSize {
+			return 0, fmt.Errorf("check failed: a waiter saw its child done before the root's cancel")
+		}
+		start := time.Now()
+		cancelRoot()
+		<-allDone
+		elapsed := time.Since(start)
+		return elapsed, checkCanceled(children, cancels)
+	})
+}
+
+// ctxChild: make and cancel one cancelable child of a live root; ns per child.
+func ctxChild(n uint64) (time.Duration, error) {
+	root, cancelRoot := context.WithCancel(context.Background())
+	defer cancelRoot()
+	start := time.Now()
+	for i := uint64(0); i < n; i++ {
+		_, cancel := context.WithCancel(root)
+		cancel()
+	}
+	elapsed := time.Since(start)
+	if root.Err() != nil {
+		return 0, fmt.Errorf("check failed: the root is done")
+	}
+	return elapsed, nil
+}
+
+// spawnBatch is the number of goroutines spawned, then waited for, per batch in spawn.
+const spawnBatch = 100000
+
+// spawn: start spawnBatch goroutines that each store their index in a slice, wait for them
+// all (WaitGroup) and add up the results; ns per spawn+join.
+func spawn(n uint64) (time.Duration, error) {
+	batches := wholeBatches(n, spawnBatch)
+	var total time.Duration
+	for b := uint64(0); b < batches; b++ {
+		start := time.Now()
+		res := make([]uint64, spawnBatch)
+		var wg sync.WaitGroup
+		for i := uint64(0); i < spawnBatch; i++ {
+			wg.Add(1)
+			go func(i uint64) {
+				res[i] = i
+				wg.Done()
+			}(i)
+		}
+		wg.Wait()
+		var sum uint64
+		for _, v := range res {
+			sum += v
+		}
+		total += time.Since(start)
+		if want := expectedSum(spawnBatch); sum != want {
+			return 0, fmt.Errorf("check failed: the goroutines' results sum to %d, expected %d", sum, want)
+		}
+	}
+	return scaled(total, n, batches*spawnBatch), nil
+}
+
 const opQuantum = 64
 
 func measure(run rep, reps int, target time.Duration) (result, error) {
@@ -293,11 +482,16 @@ func main() {
 	names := flag.String("scenarios", "", "comma-separated scenario names (empty: all); unknown names are ignored")
 	reps := flag.Int("reps", 7, "timed repetitions")
 	targetMs := flag.Int("target-ms", 200, "target wall time of one repetition, in ms")
+	modes := flag.String("modes", "", "comma-separated hoare-bench modes (empty: all); cases of other modes are skipped")
 	list := flag.Bool("list", false, "print the supported scenario names and exit")
 	flag.Parse()
 	if *list {
 		for _, s := range scenarios {
-			fmt.Println(s.name)
+			if s.mode != "" {
+				fmt.Println(s.name, s.mode)
+			} else {
+				fmt.Println(s.name)
+			}
 		}
 		return
 	}
@@ -310,13 +504,26 @@ func main() {
 			want[s] = true
 		}
 	}
+	wantMode := map[string]bool{}
+	for _, m := range strings.Split(*modes, ",") {
+		if m != "" {
+			wantMode[m] = true
+		}
+	}
 	enc := json.NewEncoder(os.Stdout)
 	failed := false
 	for _, s := range scenarios {
 		if len(want) > 0 && !want[s.name] {
 			continue
 		}
-		fmt.Fprintf(os.Stderr, "  go %s (GOMAXPROCS=%d) ... ", s.name, runtime.GOMAXPROCS(0))
+		if s.mode != "" && len(wantMode) > 0 && !wantMode[s.mode] {
+			continue
+		}
+		label := s.name
+		if s.mode != "" {
+			label += " [" + s.mode + "]"
+		}
+		fmt.Fprintf(os.Stderr, "  go %s (GOMAXPROCS=%d) ... ", label, runtime.GOMAXPROCS(0))
 		r, err := measure(s.run, *reps, time.Duration(*targetMs)*time.Millisecond)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "FAILED: %v\n", err)
@@ -324,7 +531,7 @@ func main() {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "%.1f ns/op\n", r.NsPerOp)
-		r.Scenario, r.Note = s.name, s.note
+		r.Scenario, r.Note, r.Mode = s.name, s.note, s.mode
 		if err := enc.Encode(r); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

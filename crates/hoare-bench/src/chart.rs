@@ -10,7 +10,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::report::{fmt_ns, Block};
 
 /// Implementations in legend and bar order, with their colours.
-const PALETTE: [(&str, RGBColor); 8] = [
+const PALETTE: [(&str, RGBColor); 9] = [
     ("hoare", RGBColor(214, 39, 40)),
     ("go", RGBColor(23, 190, 207)),
     ("crossbeam", RGBColor(31, 119, 180)),
@@ -19,6 +19,7 @@ const PALETTE: [(&str, RGBColor); 8] = [
     ("flume", RGBColor(255, 127, 14)),
     ("tokio", RGBColor(148, 103, 189)),
     ("async-channel", RGBColor(140, 86, 75)),
+    ("tokio-util", RGBColor(188, 189, 34)),
 ];
 
 /// Colour of an implementation (unknown names, from later scenarios, get a dark grey).
@@ -100,7 +101,7 @@ fn draw(path: &Path, title: &str, blocks: &[Block]) -> Result<(), Box<dyn std::e
         x += 34 + 8 * imp.len() as i32;
     }
     top.draw(&Text::new(
-        "go: goroutines, one figure shown in both modes;  * = capacity 1 (no capacity 0)",
+        "go: goroutines (a figure without a mode is shown in both);  * = capacity 1 (no capacity 0)",
         (x + 20, 43),
         ("sans-serif", 13).into_font().color(&RGBColor(90, 90, 90)),
     ))?;

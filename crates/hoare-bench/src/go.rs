@@ -1,5 +1,7 @@
-//! The Go peer: builds and runs `go/main.go` (goroutines and Go channels, stdlib only) when `go`
-//! is on PATH. Go has one mode; each Go figure is reported under both `blocking` and `async`.
+//! The Go peer: builds and runs `go/main.go` (goroutines, Go channels and `context`, stdlib only)
+//! when `go` is on PATH. Go has one mode; each Go figure is reported under both `blocking` and
+//! `async`, unless the Go program tags it with a `mode` (a scenario whose Go case differs by
+//! mode, as `cancel_tree`'s, or that has one mode only).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -54,7 +56,8 @@ fn build() -> Result<PathBuf, String> {
 }
 
 /// Builds and runs the Go program for `scenarios` (names it doesn't know are ignored) and
-/// returns one record per scenario and mode. Progress goes to stderr.
+/// returns one record per scenario and mode (only the tagged mode for a result tagged with
+/// one). Progress goes to stderr.
 pub fn run(
     scenarios: &[(&str, &str)],
     modes: &[Mode],
@@ -62,9 +65,12 @@ pub fn run(
 ) -> Result<Vec<Record>, String> {
     let exe = build()?;
     let names: Vec<&str> = scenarios.iter().map(|(name, _)| *name).collect();
+    let mode_names: Vec<&str> = modes.iter().map(|m| m.as_str()).collect();
     let out = Command::new(&exe)
         .arg("-scenarios")
         .arg(names.join(","))
+        .arg("-modes")
+        .arg(mode_names.join(","))
         .arg("-reps")
         .arg(settings.reps.to_string())
         .arg("-target-ms")
@@ -91,7 +97,11 @@ pub fn run(
             ops: v["ops"].as_u64().unwrap_or(0),
             reps: v["reps"].as_u64().unwrap_or(0) as usize,
         };
+        let only = v["mode"].as_str();
         for &mode in modes {
+            if only.is_some_and(|m| m != mode.as_str()) {
+                continue;
+            }
             records.push(Record {
                 scenario: name.to_string(),
                 family: family.to_string(),

@@ -1,20 +1,24 @@
-//! `hoare-bench`: measures hoare's channels side by side with peer crates and Go.
+//! `hoare-bench`: measures hoare's channels, select, contexts and goroutines side by side with
+//! peer crates and Go.
 //!
 //! `cargo run --release -p hoare-bench [-- --quick] [--json] [--scenario a,b] [--impl a,b]`
 //! prints a table (or JSON lines) on stdout, progress on stderr, and writes
 //! `bench/results/<family>.md` and `<family>.svg` in the workspace.
 //!
-//! Scenarios live in one module per family (`channels`, `select`); add a family by writing a
+//! Scenarios live in one module per family (`channels`, `select`, `context`, `spawn`); add a
+//! family by writing a
 //! module with a `scenarios()` function and listing it in [`registry`].
 #![warn(missing_docs)]
 
 mod channels;
 mod chart;
+mod context;
 mod go;
 mod harness;
 mod peers;
 mod report;
 mod select;
+mod spawn;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -31,6 +35,8 @@ pub fn registry() -> Vec<Scenario> {
     let mut all = Vec::new();
     all.extend(channels::scenarios());
     all.extend(select::scenarios());
+    all.extend(context::scenarios());
+    all.extend(spawn::scenarios());
     all
 }
 
@@ -41,7 +47,8 @@ const GO: &str = "go";
 #[derive(Parser, Debug)]
 #[command(
     version,
-    about = "Benchmarks hoare side by side with crossbeam, flume, kanal, std, tokio, async-channel and Go"
+    about = "Benchmarks hoare side by side with crossbeam, flume, kanal, std, tokio, async-channel, \
+             tokio-util and Go"
 )]
 struct Cli {
     /// Short run: 3 timed repetitions of ~30 ms each (default: 7 of ~200 ms).
