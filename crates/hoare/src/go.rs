@@ -53,6 +53,26 @@ fn runtime() -> Result<tokio::runtime::Handle, JoinError> {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// A goroutine's future with its leak record, which is dropped with it: when
+    /// the goroutine ends or is aborted. (A struct rather than an `async` block,
+    /// which would keep the future twice in the task.)
+    struct Tracked<F> {
+        record: Record,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.project().future.poll(cx)
+    }
+}
+
 /// Spawns `future` as a goroutine: on the current tokio runtime, or on hoare's
 /// default runtime when there is none. Returns a handle to await or join; dropping
 /// the handle detaches the goroutine, which runs on.
@@ -70,10 +90,9 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let record = Record::new(Location::caller(), false);
-    let goroutine = async move {
-        let _record = record; // dropped when the goroutine ends or is aborted
-        future.await
+    let goroutine = Tracked {
+        record: Record::new(Location::caller(), false),
+        future,
     };
     // Inside a task there is a runtime: spawn on it without cloning its handle.
     if tokio::task::try_id().is_some() {
@@ -190,7 +209,9 @@ impl From<tokio::task::JoinError> for JoinError {
 /// ```
 #[must_use = "dropping the handle detaches the goroutine; join or await it to see its result"]
 pub struct JoinHandle<T> {
-    inner: Result<tokio::task::JoinHandle<T>, Option<JoinError>>,
+    /// The task, or why there is none (boxed: the failure is rare, and a handle
+    /// should stay as small as tokio's).
+    inner: Result<tokio::task::JoinHandle<T>, Option<Box<JoinError>>>,
 }
 
 impl<T> JoinHandle<T> {
@@ -200,7 +221,7 @@ impl<T> JoinHandle<T> {
 
     fn failed(e: JoinError) -> Self {
         Self {
-            inner: Err(Some(e)),
+            inner: Err(Some(Box::new(e))),
         }
     }
 
@@ -254,7 +275,7 @@ impl<T> Future for JoinHandle<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.get_mut().inner {
             Ok(h) => Pin::new(h).poll(cx).map(|r| r.map_err(JoinError::from)),
-            Err(e) => Poll::Ready(Err(e.take().unwrap_or(JoinError::Canceled))),
+            Err(e) => Poll::Ready(Err(e.take().map_or(JoinError::Canceled, |e| *e))),
         }
     }
 }

@@ -39,8 +39,56 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-/// Goroutines alive now, tracked or not.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// Goroutines alive now, tracked or not: a counter per thread (a goroutine may end
+/// on another thread than the one that spawned it, so a shard can go negative;
+/// the sum is right). Threads update only their own shard, so spawning from one
+/// thread while goroutines end on others does not bounce one cache line.
+mod live {
+    use std::sync::atomic::{AtomicIsize, Ordering};
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    /// The shards of live threads, and what exited threads left.
+    static SHARDS: Mutex<Vec<Arc<AtomicIsize>>> = Mutex::new(Vec::new());
+    static LEFT: AtomicIsize = AtomicIsize::new(0);
+
+    struct Shard(Arc<AtomicIsize>);
+
+    impl Drop for Shard {
+        fn drop(&mut self) {
+            let mut shards = SHARDS.lock().unwrap_or_else(PoisonError::into_inner);
+            shards.retain(|s| !Arc::ptr_eq(s, &self.0));
+            // ORDERING: a counter; `total` reads it under the same lock.
+            LEFT.fetch_add(self.0.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
+    thread_local! {
+        static SHARD: Shard = {
+            let shard = Arc::new(AtomicIsize::new(0));
+            SHARDS.lock().unwrap_or_else(PoisonError::into_inner).push(shard.clone());
+            Shard(shard)
+        };
+    }
+
+    /// Adds `delta` to the count: one relaxed update of this thread's shard.
+    #[inline]
+    pub(super) fn add(delta: isize) {
+        // ORDERING: a counter only.
+        if SHARD.try_with(|s| s.0.fetch_add(delta, Ordering::Relaxed)).is_err() {
+            // The thread is exiting and its shard is gone.
+            LEFT.fetch_add(delta, Ordering::Relaxed);
+        }
+    }
+
+    /// The sum of the shards.
+    pub(super) fn total() -> usize {
+        let shards = SHARDS.lock().unwrap_or_else(PoisonError::into_inner);
+        // ORDERING: counters only; the sum is a snapshot.
+        let sum: isize = shards.iter().map(|s| s.load(Ordering::Relaxed)).sum::<isize>()
+            + LEFT.load(Ordering::Relaxed);
+        usize::try_from(sum).unwrap_or(0)
+    }
+}
 /// Trackers alive now; while there is one, spawns are recorded.
 static TRACKERS: AtomicUsize = AtomicUsize::new(0);
 /// Identities of recorded goroutines; 0 means "not recorded".
@@ -64,7 +112,7 @@ fn recorded() -> MutexGuard<'static, BTreeMap<u64, Goroutine>> {
 /// # let _ = before;
 /// ```
 pub fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
+    live::total()
 }
 
 /// A goroutine that was alive when checked.
@@ -128,8 +176,8 @@ pub(crate) struct Record {
 
 impl Record {
     pub(crate) fn new(location: &'static Location<'static>, blocking: bool) -> Self {
-        // ORDERING: counters only; nothing is published through them.
-        LIVE.fetch_add(1, Ordering::Relaxed);
+        live::add(1);
+        // ORDERING: a spawn racing with `track` may or may not be recorded.
         if TRACKERS.load(Ordering::Relaxed) == 0 {
             return Record { id: 0 };
         }
@@ -147,7 +195,7 @@ impl Record {
 
 impl Drop for Record {
     fn drop(&mut self) {
-        LIVE.fetch_sub(1, Ordering::Relaxed);
+        live::add(-1);
         if self.id != 0 {
             recorded().remove(&self.id);
             ENDED.notify_all();
