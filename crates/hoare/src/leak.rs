@@ -74,7 +74,10 @@ mod live {
     #[inline]
     pub(super) fn add(delta: isize) {
         // ORDERING: a counter only.
-        if SHARD.try_with(|s| s.0.fetch_add(delta, Ordering::Relaxed)).is_err() {
+        if SHARD
+            .try_with(|s| s.0.fetch_add(delta, Ordering::Relaxed))
+            .is_err()
+        {
             // The thread is exiting and its shard is gone.
             LEFT.fetch_add(delta, Ordering::Relaxed);
         }
@@ -84,7 +87,10 @@ mod live {
     pub(super) fn total() -> usize {
         let shards = SHARDS.lock().unwrap_or_else(PoisonError::into_inner);
         // ORDERING: counters only; the sum is a snapshot.
-        let sum: isize = shards.iter().map(|s| s.load(Ordering::Relaxed)).sum::<isize>()
+        let sum: isize = shards
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .sum::<isize>()
             + LEFT.load(Ordering::Relaxed);
         usize::try_from(sum).unwrap_or(0)
     }
