@@ -209,6 +209,65 @@ impl Drop for Record {
     }
 }
 
+/// The recorded goroutines still alive: those spawned while a [`Tracker`] existed
+/// (whichever tracker). Without a tracker, nothing is recorded; [`live`] still
+/// counts every goroutine.
+///
+/// ```
+/// let tracker = hoare::leak::track();
+/// let (tx, rx) = hoare::chan::<()>(0);
+/// let g = hoare::go(async move { rx.recv_async().await });
+/// assert!(!hoare::leak::check().is_empty());
+/// drop(tx);
+/// g.join().unwrap();
+/// # drop(tracker);
+/// ```
+pub fn check() -> Vec<Goroutine> {
+    recorded().values().cloned().collect()
+}
+
+/// For tests: waits up to a second for every recorded goroutine to end, and
+/// panics with a readable list of those still alive (goleak's `VerifyNone`).
+/// Goroutines are recorded while a [`Tracker`] exists; prefer
+/// [`Tracker::verify_none`], which looks only at those spawned since the tracker
+/// was made.
+///
+/// # Panics
+/// When recorded goroutines are still alive after the grace period.
+///
+/// ```
+/// let _tracker = hoare::leak::track();
+/// hoare::go(async {}).join().unwrap();
+/// hoare::leak::verify_none();
+/// ```
+#[track_caller]
+pub fn verify_none() {
+    if let Err(leaked) = wait_for_end(0, Duration::from_secs(1)) {
+        panic!("{leaked}");
+    }
+}
+
+/// Waits up to `grace` for the recorded goroutines numbered `first` or later to end.
+fn wait_for_end(first: u64, grace: Duration) -> Result<(), Leaked> {
+    let deadline = Instant::now() + grace;
+    let mut map = recorded();
+    loop {
+        if map.range(first..).next().is_none() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Leaked {
+                goroutines: map.range(first..).map(|(_, g)| g.clone()).collect(),
+            });
+        }
+        map = ENDED
+            .wait_timeout(map, deadline - now)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+}
+
 /// Records goroutines spawned while it exists; see the [module docs](self).
 ///
 /// ```
@@ -276,23 +335,7 @@ impl Tracker {
     /// assert!(tracker.wait_none(Duration::from_secs(10)).is_ok());
     /// ```
     pub fn wait_none(&self, grace: Duration) -> Result<(), Leaked> {
-        let deadline = Instant::now() + grace;
-        let mut map = recorded();
-        loop {
-            if map.range(self.first..).next().is_none() {
-                return Ok(());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(Leaked {
-                    goroutines: map.range(self.first..).map(|(_, g)| g.clone()).collect(),
-                });
-            }
-            map = ENDED
-                .wait_timeout(map, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        wait_for_end(self.first, grace)
     }
 
     /// For tests: waits up to a second for the goroutines spawned since the
