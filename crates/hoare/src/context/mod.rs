@@ -271,16 +271,19 @@ impl Context {
     }
 
     fn child(&self, deadline: Option<Instant>, kind: &'static str) -> (Context, CancelGuard) {
-        let mut child = Self::new(
-            Some(self.clone()),
-            None,
-            CancelRef::Own(CancelState::new(deadline)),
+        let make = |link| Node {
+            parent: Some(self.clone()),
+            value: None,
+            cancel: CancelRef::Own(CancelState::new(deadline, link)),
             kind,
-        );
-        if let Some(parent) = self.canceler() {
-            state::attach(&parent.0, &mut child.0);
+        };
+        let child = Context(match self.canceler() {
+            Some(parent) => state::make_child(&parent.0, make),
+            None => Arc::new(make(None)),
+        });
+        if deadline.is_some() {
+            state::check(&child.0); // a deadline already past
         }
-        state::check(&child.0); // a deadline already past
         let guard = CancelGuard {
             node: child.0.clone(),
         };
@@ -439,14 +442,20 @@ impl Drop for Node {
     fn drop(&mut self) {
         // Allocated only when a link was the last reference to its node.
         let mut pending: Vec<Arc<Node>> = Vec::new();
-        for link in self.take_links().into_iter().flatten() {
+        let [a, b] = self.take_links();
+        for link in [a, b] {
+            let Some(link) = link else { continue };
             if let Some(mut node) = Arc::into_inner(link) {
-                pending.extend(node.take_links().into_iter().flatten());
+                let [a, b] = node.take_links();
+                pending.extend(a);
+                pending.extend(b);
             }
         }
         while let Some(link) = pending.pop() {
             if let Some(mut node) = Arc::into_inner(link) {
-                pending.extend(node.take_links().into_iter().flatten());
+                let [a, b] = node.take_links();
+                pending.extend(a);
+                pending.extend(b);
             }
         }
     }

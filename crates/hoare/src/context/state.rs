@@ -22,7 +22,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, Weak};
 use std::time::Instant;
 
-use super::{CancelRef, Error, Node};
+use super::{Error, Node};
 use crate::chan::queue::WaitQueue;
 use crate::loom::{AtomicU8, Mutex, MutexGuard};
 
@@ -77,11 +77,15 @@ fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 impl CancelState {
-    pub(crate) fn new(deadline: Option<Instant>) -> Self {
+    /// A live state; `parent` is the parent's node and this one's slot there.
+    pub(crate) fn new(deadline: Option<Instant>, parent: Option<(Arc<Node>, usize)>) -> Self {
         Self {
             deadline,
             state: AtomicU8::new(LIVE),
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                parent,
+                ..Inner::default()
+            }),
             waiters: WaitQueue::new(),
         }
     }
@@ -117,11 +121,15 @@ impl CancelState {
     }
 }
 
-/// Links `child` (a cancelable node) under `parent`'s cancellation, or cancels it
-/// at once when the parent is already done.
-pub(crate) fn attach(parent: &Arc<Node>, child: &mut Arc<Node>) {
+/// Makes a cancelable child of `parent` (a cancelable node), with `make` given
+/// the child's link to its parent, and lists it there; or, when the parent is
+/// already done, makes it unlisted and cancels it at once.
+pub(crate) fn make_child(
+    parent: &Arc<Node>,
+    make: impl FnOnce(Option<(Arc<Node>, usize)>) -> Node,
+) -> Arc<Node> {
     let Some(p) = parent.own_state() else {
-        return;
+        return Arc::new(make(None));
     };
     let mut pi = lock(&p.inner);
     let err = p.err();
@@ -133,26 +141,22 @@ pub(crate) fn attach(parent: &Arc<Node>, child: &mut Arc<Node>) {
                 pi.children.len() - 1
             }
         };
-        // The child is not shared yet: its link is set without its lock.
-        if let Some(CancelRef::Own(c)) = Arc::get_mut(child).map(|n| &mut n.cancel) {
-            c.inner
-                .get_mut()
-                .unwrap_or_else(PoisonError::into_inner)
-                .parent = Some((parent.clone(), slot));
-        }
-        pi.children[slot] = Some(Arc::downgrade(child));
-        return;
+        let child = Arc::new(make(Some((parent.clone(), slot))));
+        pi.children[slot] = Some(Arc::downgrade(&child));
+        return child;
     }
     let cause = pi.cause.clone();
     drop(pi);
+    let child = Arc::new(make(None));
     match err {
-        Some(err) => cancel(child, err, cause),
+        Some(err) => cancel(&child, err, cause),
         // The parent's deadline passed and nobody looked yet: expire both.
         None => {
             cancel(parent, Error::DeadlineExceeded, None);
-            cancel(child, Error::DeadlineExceeded, None);
+            cancel(&child, Error::DeadlineExceeded, None);
         }
     }
+    child
 }
 
 /// Cancels `node` (a cancelable node) and every descendant, with `err` and `cause`
@@ -194,18 +198,25 @@ fn cancel_one(
         // ORDERING: SeqCst: publishes the cause with the state, and comes before
         // `disconnect_all`'s check for waiters in the single total order.
         s.state.store(code, Ordering::SeqCst);
-        inner.free = Vec::new();
+        if !inner.free.is_empty() {
+            inner.free = Vec::new();
+        }
         let after = std::mem::take(&mut inner.after);
         let children = std::mem::take(&mut inner.children);
-        let parent = inner.parent.take().filter(|_| detach);
+        // A descendant keeps its link (dropped with it): its parent is done too.
+        let parent = if detach { inner.parent.take() } else { None };
         (children, parent, after)
     };
     s.waiters.disconnect_all();
-    for (_, location, f) in after {
-        crate::go::go_blocking_at(location, f);
+    if !after.is_empty() {
+        for (_, location, f) in after {
+            crate::go::go_blocking_at(location, f);
+        }
     }
-    stack.reserve(children.len());
-    stack.extend(children.into_iter().flatten().filter_map(|w| w.upgrade()));
+    if !children.is_empty() {
+        stack.reserve(children.len());
+        stack.extend(children.into_iter().flatten().filter_map(|w| w.upgrade()));
+    }
     if let Some((p, slot)) = parent {
         if let Some(ps) = p.own_state() {
             let mut pi = lock(&ps.inner);
