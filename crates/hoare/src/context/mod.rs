@@ -120,7 +120,33 @@ pub(crate) struct Node {
     /// The value a `with_value` context carries, under its key's identity.
     value: Option<(usize, Box<dyn Any + Send + Sync>)>,
     cancel: CancelRef,
-    kind: &'static str,
+    kind: Kind,
+}
+
+/// How a context was made, for `Debug`.
+#[derive(Clone, Copy)]
+enum Kind {
+    Background,
+    Todo,
+    WithCancel,
+    WithCancelCause,
+    WithDeadline,
+    WithValue,
+    WithoutCancel,
+}
+
+impl fmt::Debug for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Background => "background",
+            Kind::Todo => "todo",
+            Kind::WithCancel => "with_cancel",
+            Kind::WithCancelCause => "with_cancel_cause",
+            Kind::WithDeadline => "with_deadline",
+            Kind::WithValue => "with_value",
+            Kind::WithoutCancel => "without_cancel",
+        })
+    }
 }
 
 /// Whose cancellation a context follows.
@@ -162,7 +188,7 @@ impl Context {
         parent: Option<Context>,
         value: Option<(usize, Box<dyn Any + Send + Sync>)>,
         cancel: CancelRef,
-        kind: &'static str,
+        kind: Kind,
     ) -> Self {
         Context(Arc::new(Node {
             parent,
@@ -179,7 +205,7 @@ impl Context {
     /// assert!(hoare::context::Context::background().err().is_none());
     /// ```
     pub fn background() -> Self {
-        Self::new(None, None, CancelRef::Never, "background")
+        Self::new(None, None, CancelRef::Never, Kind::Background)
     }
 
     /// A placeholder root for code not yet given a context (Go's `context.TODO()`);
@@ -189,7 +215,7 @@ impl Context {
     /// assert!(hoare::context::Context::todo().deadline().is_none());
     /// ```
     pub fn todo() -> Self {
-        Self::new(None, None, CancelRef::Never, "todo")
+        Self::new(None, None, CancelRef::Never, Kind::Todo)
     }
 
     /// The cancelable node this context follows, if any.
@@ -217,7 +243,7 @@ impl Context {
     /// assert_eq!(ctx.err(), Some(Error::Canceled));
     /// ```
     pub fn with_cancel(&self) -> (Context, CancelGuard) {
-        self.child(self.deadline(), "with_cancel")
+        self.child(self.deadline(), Kind::WithCancel)
     }
 
     /// As [`with_cancel`](Context::with_cancel); the guard's
@@ -232,7 +258,7 @@ impl Context {
     /// assert_eq!(ctx.cause().unwrap().to_string(), "disk full");
     /// ```
     pub fn with_cancel_cause(&self) -> (Context, CancelGuard) {
-        self.child(self.deadline(), "with_cancel_cause")
+        self.child(self.deadline(), Kind::WithCancelCause)
     }
 
     /// A child that is done at `deadline` at the latest (Go's
@@ -248,7 +274,7 @@ impl Context {
     /// ```
     pub fn with_deadline(&self, deadline: Instant) -> (Context, CancelGuard) {
         let deadline = Some(self.deadline().map_or(deadline, |d| d.min(deadline)));
-        self.child(deadline, "with_deadline")
+        self.child(deadline, Kind::WithDeadline)
     }
 
     /// A child that is done `timeout` from now at the latest (Go's
@@ -270,7 +296,7 @@ impl Context {
         }
     }
 
-    fn child(&self, deadline: Option<Instant>, kind: &'static str) -> (Context, CancelGuard) {
+    fn child(&self, deadline: Option<Instant>, kind: Kind) -> (Context, CancelGuard) {
         let make = |link| Node {
             parent: Some(self.clone()),
             value: None,
@@ -309,7 +335,7 @@ impl Context {
             Some(self.clone()),
             Some((key.id(), Box::new(value))),
             cancel,
-            "with_value",
+            Kind::WithValue,
         )
     }
 
@@ -351,7 +377,12 @@ impl Context {
     /// assert!(detached.err().is_none());
     /// ```
     pub fn without_cancel(&self) -> Context {
-        Self::new(Some(self.clone()), None, CancelRef::Never, "without_cancel")
+        Self::new(
+            Some(self.clone()),
+            None,
+            CancelRef::Never,
+            Kind::WithoutCancel,
+        )
     }
 
     /// A channel that is closed when the context is done (Go's `ctx.Done()`): a

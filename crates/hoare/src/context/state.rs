@@ -46,15 +46,22 @@ pub(crate) struct CancelState {
 /// A function to run when the context is done, with where it was given.
 pub(crate) type AfterFn = Box<dyn FnOnce() + Send + 'static>;
 
+/// The `after_func` functions of a context.
+#[derive(Default)]
+struct Afters {
+    /// Waiting for the context to be done, by number, with where they were given.
+    list: Vec<(u64, &'static Location<'static>, AfterFn)>,
+    next: u64,
+    /// A task waits for the deadline on their behalf.
+    watched: bool,
+}
+
 #[derive(Default)]
 struct Inner {
     /// The cause given when canceled; `None` means the error itself.
     cause: Option<Cause>,
-    /// Functions of `after_func` waiting for the context to be done, by number.
-    after: Vec<(u64, &'static Location<'static>, AfterFn)>,
-    next_after: u64,
-    /// A task waits for the deadline on behalf of `after`.
-    watched: bool,
+    /// The `after_func` functions (boxed: most contexts have none).
+    afters: Option<Box<Afters>>,
     /// The live children, by slot; `None` marks a free slot.
     children: Vec<Option<Weak<Node>>>,
     /// Free slots of `children`, to reuse.
@@ -201,15 +208,15 @@ fn cancel_one(
         if !inner.free.is_empty() {
             inner.free = Vec::new();
         }
-        let after = std::mem::take(&mut inner.after);
+        let after = inner.afters.take();
         let children = std::mem::take(&mut inner.children);
         // A descendant keeps its link (dropped with it): its parent is done too.
         let parent = if detach { inner.parent.take() } else { None };
         (children, parent, after)
     };
     s.waiters.disconnect_all();
-    if !after.is_empty() {
-        for (_, location, f) in after {
+    if let Some(after) = after {
+        for (_, location, f) in after.list {
             crate::go::go_blocking_at(location, f);
         }
     }
@@ -245,9 +252,10 @@ pub(crate) fn add_after(
         crate::go::go_blocking_at(location, f);
         return None;
     }
-    inner.next_after += 1;
-    let id = inner.next_after;
-    inner.after.push((id, location, f));
+    let afters = inner.afters.get_or_insert_with(Default::default);
+    afters.next += 1;
+    let id = afters.next;
+    afters.list.push((id, location, f));
     Some(id)
 }
 
@@ -258,8 +266,11 @@ pub(crate) fn needs_watcher(node: &Arc<Node>) -> bool {
         return false;
     };
     let mut inner = lock(&s.inner);
-    let needed = s.deadline.is_some() && !inner.watched;
-    inner.watched |= needed;
+    let Some(afters) = inner.afters.as_mut() else {
+        return false;
+    };
+    let needed = s.deadline.is_some() && !afters.watched;
+    afters.watched |= needed;
     needed
 }
 
@@ -270,8 +281,10 @@ pub(crate) fn remove_after(node: &Arc<Node>, id: u64) -> bool {
     };
     let removed = {
         let mut inner = lock(&s.inner);
-        let pos = inner.after.iter().position(|(i, _, _)| *i == id);
-        pos.map(|pos| inner.after.swap_remove(pos))
+        inner.afters.as_mut().and_then(|afters| {
+            let pos = afters.list.iter().position(|(i, _, _)| *i == id)?;
+            Some(afters.list.swap_remove(pos))
+        })
     };
     // Dropped outside the lock: the function's captures may touch this context.
     removed.is_some()
