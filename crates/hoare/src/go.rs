@@ -9,6 +9,11 @@
 //! instead of being lost. Every goroutine is counted for [`leak`](crate::leak)
 //! checks.
 //!
+//! The default runtime (tokio's multi-thread runtime: a worker thread per CPU,
+//! named `hoare-go`, with the time and I/O drivers) is started by the first `go`
+//! that finds no runtime, and lives until the process exits, as Go's scheduler
+//! does. Code that runs its own tokio runtime never starts it.
+//!
 //! ```
 //! use hoare::{chan, go};
 //!

@@ -97,7 +97,8 @@ impl CancelState {
         }
     }
 
-    /// The error, if the context is done; expires it if its deadline has passed.
+    /// The error, if the context is done (a passed deadline is noticed by
+    /// [`check`], not here).
     pub(crate) fn err(&self) -> Option<Error> {
         // ORDERING: SeqCst, against the SeqCst store in `cancel`: it makes the
         // cause visible with the error, and orders this load after a waiter's
