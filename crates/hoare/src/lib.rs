@@ -105,6 +105,7 @@ mod go;
 pub mod leak;
 mod loom;
 pub mod select;
+pub mod sync;
 pub mod time;
 
 pub use chan::chan;

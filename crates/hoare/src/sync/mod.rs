@@ -1,0 +1,42 @@
+//! Go's `sync` package: [`WaitGroup`] and [`Cond`], usable from threads and tasks.
+//!
+//! `Mutex`, `RwLock` and `Once` are std's ([`std::sync::Mutex`],
+//! [`std::sync::RwLock`], [`std::sync::Once`]); hoare does not wrap them.
+//!
+//! Both types block on the same wait queues as hoare's channels, so a wake-up is
+//! never lost between a waiter's last check and its sleep, and the same value can be
+//! waited on from a thread ([`WaitGroup::wait`], [`Cond::wait`]) and from a task
+//! ([`WaitGroup::wait_async`], [`Cond::wait_async`]) at once.
+//!
+//! | Go | hoare |
+//! |---|---|
+//! | `var wg sync.WaitGroup` | `let wg = WaitGroup::new();` |
+//! | `wg.Add(n)` | `wg.add(n)?` |
+//! | `wg.Done()` | `wg.done()?` |
+//! | `wg.Wait()` | `wg.wait()` / `wg.wait_async().await` |
+//! | `wg.Go(f)` | `wg.go(f)?` / `wg.go_async(fut)?` |
+//! | `c := sync.NewCond(&mu)` | `let c = Cond::new();` (the mutex is passed to `wait`) |
+//! | `for !ok { c.Wait() }` | `while !ok { guard = c.wait(&mu, guard) }` / `c.wait_until_async(&mu, \|g\| ok).await` |
+//! | `c.Signal()` / `c.Broadcast()` | `c.signal()` / `c.broadcast()` |
+//!
+//! ```
+//! use hoare::sync::WaitGroup;
+//!
+//! let wg = WaitGroup::new();
+//! let (tx, rx) = hoare::chan::<u32>(3);
+//! for i in 0..3 {
+//!     let tx = tx.clone();
+//!     let _ = wg.go(move || tx.send(i).unwrap()).unwrap(); // detached: the group waits
+//! }
+//! wg.wait();
+//! drop(tx);
+//! let mut got: Vec<u32> = rx.into_iter().collect();
+//! got.sort();
+//! assert_eq!(got, [0, 1, 2]);
+//! ```
+
+mod cond;
+mod waitgroup;
+
+pub use cond::{Cond, CondWait, CondWaitUntil, Locker};
+pub use waitgroup::{WaitGroup, WaitGroupError, WaitGroupWait};
