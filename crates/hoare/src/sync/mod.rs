@@ -1,4 +1,5 @@
-//! Go's `sync` package: [`WaitGroup`] and [`Cond`], usable from threads and tasks.
+//! Go's `sync` package ([`WaitGroup`], [`Cond`]) and x/sync's weighted
+//! [`Semaphore`], usable from threads and tasks.
 //!
 //! `Mutex`, `RwLock` and `Once` are std's ([`std::sync::Mutex`],
 //! [`std::sync::RwLock`], [`std::sync::Once`]); hoare does not wrap them.
@@ -18,6 +19,8 @@
 //! | `c := sync.NewCond(&mu)` | `let c = Cond::new();` (the mutex is passed to `wait`) |
 //! | `for !ok { c.Wait() }` | `while !ok { guard = c.wait(&mu, guard) }` / `c.wait_until_async(&mu, \|g\| ok).await` |
 //! | `c.Signal()` / `c.Broadcast()` | `c.signal()` / `c.broadcast()` |
+//! | `semaphore.NewWeighted(n)` | `Semaphore::new(n)` |
+//! | `s.Acquire(ctx, n)` / `s.TryAcquire(n)` / `s.Release(n)` | `s.acquire_ctx(&ctx, n)?` (or `acquire`, `acquire_async`, `acquire_ctx_async`) / `s.try_acquire(n)` / `s.release(n)?` |
 //!
 //! ```
 //! use hoare::sync::WaitGroup;
@@ -36,7 +39,9 @@
 //! ```
 
 mod cond;
+mod semaphore;
 mod waitgroup;
 
 pub use cond::{Cond, CondWait, CondWaitUntil, Locker};
+pub use semaphore::{Semaphore, SemaphoreAcquire, SemaphoreError};
 pub use waitgroup::{WaitGroup, WaitGroupError, WaitGroupWait};
