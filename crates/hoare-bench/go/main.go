@@ -1,7 +1,7 @@
-// Command chanbench is hoare-bench's Go peer: the channel, select, context and spawn scenarios
-// of hoare-bench written with goroutines, Go channels, select and package context, measured with
-// the same method (op count calibrated to a target repetition time, 1 untimed warm-up, then
-// -reps timed repetitions; median ns/op).
+// Command chanbench is hoare-bench's Go peer: the channel, select, context, spawn and waitgroup
+// scenarios of hoare-bench written with goroutines, Go channels, select, package context and
+// sync.WaitGroup, measured with the same method (op count calibrated to a target repetition
+// time, 1 untimed warm-up, then -reps timed repetitions; median ns/op).
 //
 // Standard library only. hoare-bench builds it with GO111MODULE=off and runs it with
 // GOMAXPROCS=2. It prints one JSON object per scenario (and mode, for a scenario measured per
@@ -57,6 +57,7 @@ var scenarios = []scenario{
 	{"cancel_tree", "async", "goroutines, <-ctx.Done()", cancelTreeWaiters},
 	{"ctx_child", "blocking", "WithCancel, cancel()", ctxChild},
 	{"spawn", "async", "go statement, WaitGroup", spawn},
+	{"waitgroup", "blocking", "new WaitGroup, Add(1), Done(), Wait()", waitgroup},
 }
 
 func expectedSum(n uint64) uint64 {
@@ -427,6 +428,35 @@ func spawn(n uint64) (time.Duration, error) {
 		}
 	}
 	return scaled(total, n, batches*spawnBatch), nil
+}
+
+// waitgroup: per cycle, make a WaitGroup counting 1, hand it over a chan of capacity 1 to a
+// long-lived worker goroutine that calls Done, and Wait; ns per cycle. The worker counts the
+// groups it got; the repetition counts only if that is n.
+func waitgroup(n uint64) (time.Duration, error) {
+	ch := make(chan *sync.WaitGroup, 1)
+	count := make(chan uint64)
+	go func() {
+		var c uint64
+		for wg := range ch {
+			wg.Done()
+			c++
+		}
+		count <- c
+	}()
+	start := time.Now()
+	for i := uint64(0); i < n; i++ {
+		wg := new(sync.WaitGroup)
+		wg.Add(1)
+		ch <- wg
+		wg.Wait()
+	}
+	elapsed := time.Since(start)
+	close(ch)
+	if c := <-count; c != n {
+		return 0, fmt.Errorf("check failed: %d of %d cycles were marked done", c, n)
+	}
+	return elapsed, nil
 }
 
 const opQuantum = 64

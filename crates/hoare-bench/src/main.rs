@@ -1,13 +1,13 @@
-//! `hoare-bench`: measures hoare's channels, select, contexts and goroutines side by side with
-//! peer crates and Go.
+//! `hoare-bench`: measures hoare's channels, select, contexts, goroutines and sync primitives
+//! side by side with peer crates and Go.
 //!
 //! `cargo run --release -p hoare-bench [-- --quick] [--json] [--scenario a,b] [--impl a,b]`
 //! prints a table (or JSON lines) on stdout, progress on stderr, and writes
 //! `bench/results/<family>.md` and `<family>.svg` in the workspace.
 //!
-//! Scenarios live in one module per family (`channels`, `select`, `context`, `spawn`); add a
-//! family by writing a
-//! module with a `scenarios()` function and listing it in [`registry`].
+//! Scenarios live in one module per family (`channels`, `select`, `context`, `spawn`, `sync`);
+//! add a family by writing a module with a `scenarios()` function and listing it in
+//! [`registry`].
 #![warn(missing_docs)]
 
 mod channels;
@@ -19,6 +19,7 @@ mod peers;
 mod report;
 mod select;
 mod spawn;
+mod sync;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ pub fn registry() -> Vec<Scenario> {
     all.extend(select::scenarios());
     all.extend(context::scenarios());
     all.extend(spawn::scenarios());
+    all.extend(sync::scenarios());
     all
 }
 
@@ -48,7 +50,7 @@ const GO: &str = "go";
 #[command(
     version,
     about = "Benchmarks hoare side by side with crossbeam, flume, kanal, std, tokio, async-channel, \
-             tokio-util and Go"
+             tokio-util, crossbeam-utils and Go"
 )]
 struct Cli {
     /// Short run: 3 timed repetitions of ~30 ms each (default: 7 of ~200 ms).
