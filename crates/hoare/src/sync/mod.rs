@@ -21,6 +21,7 @@
 //! | `c.Signal()` / `c.Broadcast()` | `c.signal()` / `c.broadcast()` |
 //! | `semaphore.NewWeighted(n)` | `Semaphore::new(n)` |
 //! | `s.Acquire(ctx, n)` / `s.TryAcquire(n)` / `s.Release(n)` | `s.acquire_ctx(&ctx, n)?` (or `acquire`, `acquire_async`, `acquire_ctx_async`) / `s.try_acquire(n)` / `s.release(n)?` |
+//! | `g, ctx := errgroup.WithContext(ctx)`; `g.Go(f)`; `g.Wait()` | [`ErrGroup`]: `let (g, ctx) = ErrGroup::with_context(&ctx);` `g.go(f)` / `g.go_async(fut)`; `g.wait()?` |
 //!
 //! ```
 //! use hoare::sync::WaitGroup;
@@ -39,9 +40,11 @@
 //! ```
 
 mod cond;
+mod errgroup;
 mod semaphore;
 mod waitgroup;
 
 pub use cond::{Cond, CondWait, CondWaitUntil, Locker};
+pub use errgroup::{ErrGroup, ErrGroupError, GroupError};
 pub use semaphore::{Semaphore, SemaphoreAcquire, SemaphoreError};
 pub use waitgroup::{WaitGroup, WaitGroupError, WaitGroupWait};
