@@ -246,6 +246,26 @@ pub fn start_watchdog(limit: Duration) {
     });
 }
 
+/// For the families' unit tests: runs every case of `scenarios` that `keep`
+/// selects once with a small op count, and asserts that each passes its checks.
+#[cfg(test)]
+pub fn run_every_case(scenarios: Vec<Scenario>, keep: impl Fn(&Case) -> bool) {
+    for s in scenarios {
+        for case in (s.cases)().into_iter().filter(&keep) {
+            let mut rep = (case.setup)();
+            let t = rep(2048);
+            assert!(
+                t.is_ok(),
+                "{} {} {} {}: {t:?}",
+                s.name,
+                case.mode.as_str(),
+                case.imp,
+                case.variant
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -554,21 +554,8 @@ async fn ready_tokio(n: u64) -> Result<Duration, String> {
 mod tests {
     use super::*;
 
-    fn run_all(filter: impl Fn(&Case) -> bool) {
-        for s in scenarios() {
-            for case in (s.cases)().into_iter().filter(&filter) {
-                let mut rep = (case.setup)();
-                let t = rep(2048);
-                assert!(
-                    t.is_ok(),
-                    "{} {} {} {}: {t:?}",
-                    s.name,
-                    case.mode.as_str(),
-                    case.imp,
-                    case.variant
-                );
-            }
-        }
+    fn run_all(keep: impl Fn(&Case) -> bool) {
+        crate::harness::run_every_case(scenarios(), keep);
     }
 
     #[test]

@@ -306,7 +306,7 @@ impl Wake for Unpark {
 }
 
 /// Runs `fut` to completion on the calling thread, parking while it is pending.
-fn block_on<F: Future>(fut: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
     let mut fut = std::pin::pin!(fut);

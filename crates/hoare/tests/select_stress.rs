@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::task::Poll;
 use std::thread;
 use std::time::Duration;
@@ -21,52 +21,10 @@ use hoare::chan::{self, Receiver, Sender};
 use hoare::{select, select_async};
 use tokio::task::yield_now;
 
-/// Runs one stress test on a 2-worker multi-thread runtime, one test at a time:
-/// each already keeps both cores busy (as in tests/stress.rs).
-fn serial<F: Future>(test: F) -> F::Output {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(test)
-}
+mod common;
 
-#[derive(Clone, Copy, Debug)]
-enum Kind {
-    Thread,
-    Task,
-}
+use common::{serial, Handle, Kind, Rng};
 use Kind::{Task, Thread};
-
-enum Handle<T> {
-    Thread(thread::JoinHandle<T>),
-    Task(tokio::task::JoinHandle<T>),
-}
-
-impl<T: Send + 'static> Handle<T> {
-    async fn join(self) -> T {
-        match self {
-            Handle::Thread(h) => tokio::task::spawn_blocking(move || h.join().unwrap())
-                .await
-                .unwrap(),
-            Handle::Task(h) => h.await.unwrap(),
-        }
-    }
-}
-
-/// xorshift64: a fixed seed per participant; schedules vary, invariants don't.
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 /// All of 0..n received exactly once: bitmap, count and sum.
 fn verify_exactly_once(n: u64, per_receiver: &[Vec<u64>]) {

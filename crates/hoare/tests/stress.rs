@@ -4,10 +4,9 @@
 //! No sleeps synchronise anything: only joins, channel closure and polling
 //! of atomics. Every assertion is an invariant that holds for any schedule.
 
-use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::SeqCst};
-use std::sync::{Arc, Barrier, Mutex, PoisonError};
+use std::sync::{Arc, Barrier};
 use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -31,61 +30,14 @@ const PRODUCERS: u64 = 4;
 /// Upper bound for anything that must eventually happen (guards against hangs).
 const GUARD: Duration = Duration::from_secs(60);
 
-#[derive(Clone, Copy, Debug)]
-enum Kind {
-    Thread,
-    Task,
-}
+mod common;
+
+use common::{serial, Handle, Kind, Rng};
 use Kind::{Task, Thread};
 
 const THREADS: [Kind; 4] = [Thread; 4];
 const TASKS: [Kind; 4] = [Task; 4];
 const MIXED: [Kind; 4] = [Thread, Task, Thread, Task];
-
-enum Handle<T> {
-    Thread(thread::JoinHandle<T>),
-    Task(tokio::task::JoinHandle<T>),
-}
-
-impl<T: Send + 'static> Handle<T> {
-    async fn join(self) -> T {
-        match self {
-            Handle::Thread(h) => tokio::task::spawn_blocking(move || h.join().unwrap())
-                .await
-                .unwrap(),
-            Handle::Task(h) => h.await.unwrap(),
-        }
-    }
-}
-
-/// xorshift64: a fixed seed per participant; schedules vary, invariants don't.
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-    fn tiny(&mut self) -> Duration {
-        Duration::from_micros(self.below(50))
-    }
-}
-
-/// Runs one stress test on a 2-worker multi-thread runtime (what
-/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` builds), one
-/// test at a time: each already keeps both cores busy, and running two at once
-/// on a 2-core machine makes every spin and yield several times slower.
-fn serial<F: Future>(test: F) -> F::Output {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(test)
-}
 
 fn spin_until(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();

@@ -63,14 +63,7 @@ fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
 
 /// How many acquires wait in `sem`'s queue (read from its `Debug` output).
 fn queued(sem: &Semaphore) -> usize {
-    let s = format!("{sem:?}");
-    let at = s.find("waiters: ").expect("Debug shows waiters") + "waiters: ".len();
-    s[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .unwrap()
+    sem.__waiters()
 }
 
 /// Waits (yielding, without sleeping) until `n` acquires are queued in `sem`.

@@ -2,42 +2,12 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Waker};
 use std::thread;
 
 use crate::chan::{self, TryRecvError};
+use crate::go::block_on;
 use crate::{select, select_async};
-
-struct NoopWake;
-impl Wake for NoopWake {
-    fn wake(self: Arc<Self>) {}
-}
-
-fn noop_waker() -> Waker {
-    Waker::from(Arc::new(NoopWake))
-}
-
-/// Wakes a thread by unparking it.
-struct Unpark(thread::Thread);
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Runs `fut` to completion on this thread, parking while it is pending.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut fut = pin!(fut);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        thread::park();
-    }
-}
 
 #[test]
 fn ready_recv_fires_and_default_otherwise() {
@@ -113,8 +83,7 @@ fn closed_channels_fire_without_panicking() {
 #[test]
 fn dropping_a_pending_async_select_keeps_the_value() {
     let (tx, rx) = chan::chan::<i32>(0);
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
+    let mut cx = Context::from_waker(Waker::noop());
     {
         let mut fut = pin!(async {
             select_async! {
@@ -172,8 +141,7 @@ fn dropped_dynamic_wait_loses_no_value() {
     let (tx, rx) = chan::chan::<i32>(0);
     let mut sel = Select::new();
     sel.recv(&rx, |v| v);
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
+    let mut cx = Context::from_waker(Waker::noop());
     {
         let mut wait = pin!(sel.wait_async());
         assert!(wait.as_mut().poll(&mut cx).is_pending());

@@ -276,6 +276,12 @@ impl Semaphore {
         self.size
     }
 
+    /// How many acquires are queued (for tests that wait for a waiter to queue).
+    #[doc(hidden)]
+    pub fn __waiters(&self) -> usize {
+        lock(&self.state).waiters.len()
+    }
+
     /// Acquires `n` tokens, blocking the calling thread until they are free and
     /// every acquire queued before this one has been served. An acquire of zero
     /// returns at once. In async code use

@@ -1,0 +1,63 @@
+//! What the stress tests share: running one test at a time on a 2-worker runtime,
+//! participants that are threads or tasks, and a seeded random source.
+#![allow(dead_code)] // each test binary uses its own part of it
+
+use std::future::Future;
+use std::sync::{Mutex, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+/// Runs one stress test on a 2-worker multi-thread runtime (what
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` builds), one
+/// test at a time: each already keeps both cores busy, and running two at once
+/// on a 2-core machine makes every spin and yield several times slower.
+pub fn serial<F: Future>(test: F) -> F::Output {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test)
+}
+
+/// Whether a participant is a thread (blocking calls) or a task (async calls).
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Thread,
+    Task,
+}
+
+/// A participant, joined the same way whichever it is.
+pub enum Handle<T> {
+    Thread(thread::JoinHandle<T>),
+    Task(tokio::task::JoinHandle<T>),
+}
+
+impl<T: Send + 'static> Handle<T> {
+    pub async fn join(self) -> T {
+        match self {
+            Handle::Thread(h) => tokio::task::spawn_blocking(move || h.join().unwrap())
+                .await
+                .unwrap(),
+            Handle::Task(h) => h.await.unwrap(),
+        }
+    }
+}
+
+/// xorshift64: a fixed seed per participant; schedules vary, invariants don't.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    pub fn tiny(&mut self) -> Duration {
+        Duration::from_micros(self.below(50))
+    }
+}
