@@ -99,7 +99,12 @@ pub fn run(
         };
         let only = v["mode"].as_str();
         for &mode in modes {
-            if only.is_some_and(|m| m != mode.as_str()) {
+            // An untagged figure stands for the blocking and async modes only.
+            let skip = match only {
+                Some(m) => m != mode.as_str(),
+                None => mode == Mode::Contended,
+            };
+            if skip {
                 continue;
             }
             records.push(Record {

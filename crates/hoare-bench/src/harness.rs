@@ -15,17 +15,21 @@ pub enum Mode {
     Blocking,
     /// Tokio tasks on a multi-thread runtime with 2 workers, using the async API.
     Async,
+    /// Two OS threads hammering one shared object with the non-blocking API (a pool's
+    /// get/put), for primitives whose question is contention rather than waiting.
+    Contended,
 }
 
 impl Mode {
     /// Every mode, in report order.
-    pub const ALL: [Mode; 2] = [Mode::Blocking, Mode::Async];
+    pub const ALL: [Mode; 3] = [Mode::Blocking, Mode::Async, Mode::Contended];
 
     /// The name used on the command line, in tables and in JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Blocking => "blocking",
             Mode::Async => "async",
+            Mode::Contended => "contended",
         }
     }
 }

@@ -5,7 +5,8 @@
 //! prints a table (or JSON lines) on stdout, progress on stderr, and writes
 //! `bench/results/<family>.md` and `<family>.svg` in the workspace.
 //!
-//! Scenarios live in one module per family (`channels`, `select`, `context`, `spawn`, `sync`);
+//! Scenarios live in one module per family (`channels`, `select`, `context`, `spawn`, `sync`,
+//! whose pool and singleflight scenarios are in `pool`);
 //! add a family by writing a module with a `scenarios()` function and listing it in
 //! [`registry`].
 #![warn(missing_docs)]
@@ -16,6 +17,7 @@ mod context;
 mod go;
 mod harness;
 mod peers;
+mod pool;
 mod report;
 mod select;
 mod spawn;
@@ -39,6 +41,7 @@ pub fn registry() -> Vec<Scenario> {
     all.extend(context::scenarios());
     all.extend(spawn::scenarios());
     all.extend(sync::scenarios());
+    all.extend(pool::scenarios());
     all
 }
 
@@ -50,7 +53,7 @@ const GO: &str = "go";
 #[command(
     version,
     about = "Benchmarks hoare side by side with crossbeam, flume, kanal, std, tokio, async-channel, \
-             tokio-util, crossbeam-utils and Go"
+             tokio-util, crossbeam-utils, object-pool, lockfree-object-pool and Go"
 )]
 struct Cli {
     /// Short run: 3 timed repetitions of ~30 ms each (default: 7 of ~200 ms).

@@ -71,6 +71,39 @@ pub(crate) use std::{
     thread::{current, park, park_timeout, yield_now, Thread},
 };
 
+/// A small number that stays the same for the calling thread and differs between
+/// threads (assigned in the order threads first ask), for picking a per-thread
+/// shard. Under loom each modelled thread gets its own, as with real threads.
+#[inline]
+pub(crate) fn thread_index() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::Ordering;
+
+    #[cfg(not(loom))]
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    #[cfg(not(loom))]
+    thread_local! {
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    // loom resets its statics for every execution it explores, so a model sees
+    // the same numbering each time it replays a schedule.
+    #[cfg(loom)]
+    loom::lazy_static! {
+        static ref NEXT: AtomicUsize = AtomicUsize::new(0);
+    }
+    #[cfg(loom)]
+    loom::thread_local! {
+        static INDEX: Cell<usize> = Cell::new(usize::MAX);
+    }
+    INDEX.with(|index| {
+        if index.get() == usize::MAX {
+            // ORDERING: only uniqueness matters, not order with other memory.
+            index.set(NEXT.fetch_add(1, Ordering::Relaxed) & (usize::MAX >> 1));
+        }
+        index.get()
+    })
+}
+
 /// loom has no timed park; models never use deadlines, so a plain park stands in.
 #[cfg(loom)]
 pub(crate) fn park_timeout(_: std::time::Duration) {

@@ -13,11 +13,10 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{self, Poll};
 
+use super::unwind::{panic_message, CatchUnwind};
 use super::{Semaphore, WaitGroup};
 use crate::context::{CancelGuard, Context};
 use crate::loom::{lock, AtomicUsize, Mutex};
@@ -537,36 +536,6 @@ impl<E> Drop for Slot<E> {
         self.group.active.fetch_sub(1, Ordering::SeqCst);
         // Balanced by the `add` of `slot_locked`.
         let _ = self.group.wg.done();
-    }
-}
-
-/// The message of a panic's payload.
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_string())
-}
-
-pin_project_lite::pin_project! {
-    /// Polls `future`, catching a panic as `Err(payload)`.
-    struct CatchUnwind<F> {
-        #[pin]
-        future: F,
-    }
-}
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
-        let future = self.project().future;
-        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
     }
 }
 
