@@ -71,34 +71,65 @@ pub(crate) use std::{
     thread::{current, park, park_timeout, yield_now, Thread},
 };
 
-/// A small number that stays the same for the calling thread and differs between
-/// threads (assigned in the order threads first ask), for picking a per-thread
-/// shard. Under loom each modelled thread gets its own, as with real threads.
+/// A small number that stays the same for the calling thread and differs from
+/// those of all other live threads, for picking a per-thread shard. A thread's
+/// number is freed when it exits and the lowest free number is handed out next, so
+/// the live threads hold the lowest numbers: with no more threads than shards, no
+/// two share one.
+#[cfg(not(loom))]
 #[inline]
+pub(crate) fn thread_index() -> usize {
+    /// The calling thread's number; gives it back when the thread exits.
+    struct Index(usize);
+
+    /// Numbers given back by exited threads, and the next never-used number.
+    static FREE: Mutex<(Vec<usize>, usize)> = Mutex::new((Vec::new(), 0));
+
+    impl Index {
+        fn claim() -> Index {
+            let mut free = lock(&FREE);
+            let lowest = (0..free.0.len()).min_by_key(|&i| free.0[i]);
+            Index(match lowest {
+                Some(i) => free.0.swap_remove(i),
+                None => {
+                    free.1 += 1;
+                    free.1 - 1
+                }
+            })
+        }
+    }
+
+    impl Drop for Index {
+        fn drop(&mut self) {
+            lock(&FREE).0.push(self.0);
+        }
+    }
+
+    thread_local! {
+        static INDEX: Index = Index::claim();
+    }
+    // While the thread's locals are being destroyed there is no number left; any
+    // shard will do for what little runs then.
+    INDEX.try_with(|index| index.0).unwrap_or(0)
+}
+
+/// Under loom each modelled thread gets its own number, in the order threads first
+/// ask. loom resets its statics for every execution it explores, so a model sees
+/// the same numbering each time it replays a schedule.
+#[cfg(loom)]
 pub(crate) fn thread_index() -> usize {
     use std::cell::Cell;
     use std::sync::atomic::Ordering;
 
-    #[cfg(not(loom))]
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    #[cfg(not(loom))]
-    thread_local! {
-        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    // loom resets its statics for every execution it explores, so a model sees
-    // the same numbering each time it replays a schedule.
-    #[cfg(loom)]
     loom::lazy_static! {
         static ref NEXT: AtomicUsize = AtomicUsize::new(0);
     }
-    #[cfg(loom)]
     loom::thread_local! {
         static INDEX: Cell<usize> = Cell::new(usize::MAX);
     }
     INDEX.with(|index| {
         if index.get() == usize::MAX {
-            // ORDERING: only uniqueness matters, not order with other memory.
-            index.set(NEXT.fetch_add(1, Ordering::Relaxed) & (usize::MAX >> 1));
+            index.set(NEXT.fetch_add(1, Ordering::Relaxed));
         }
         index.get()
     })

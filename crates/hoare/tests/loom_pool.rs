@@ -87,3 +87,27 @@ fn two_threads_take_and_return_at_once() {
         assert_eq!(drops.load(Ordering::SeqCst), made.load(Ordering::SeqCst));
     });
 }
+
+/// A loan is returned while another thread clears the pool and then takes from
+/// it: the loaned object is never freed under its holder, and every object is
+/// dropped exactly once.
+#[test]
+fn clear_races_a_loan_and_its_return() {
+    loom::model(|| {
+        let (pool, made, drops) = pool(1);
+        pool.put(Pooled::take(pool.get()));
+        let holder = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                let obj = pool.get();
+                assert!(!obj.in_use.swap(true, Ordering::SeqCst), "lent twice");
+                obj.in_use.store(false, Ordering::SeqCst);
+            })
+        };
+        pool.clear();
+        use_once(&pool);
+        holder.join().unwrap();
+        drop(pool);
+        assert_eq!(drops.load(Ordering::SeqCst), made.load(Ordering::SeqCst));
+    });
+}

@@ -1,15 +1,18 @@
 //! `Pool<T>`: a cache of reusable objects with per-thread slots, as Go's `sync.Pool`.
 
+mod slot;
+
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::panic::{self, AssertUnwindSafe};
-use std::ptr;
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
 use crossbeam_utils::CachePadded;
 
-use crate::loom::{self, AtomicPtr, AtomicUsize, Mutex};
+use self::slot::Slot;
+use crate::loom::{self, AtomicUsize, Mutex};
 
 /// How many spare objects a pool made with [`Pool::new`] keeps beyond its
 /// per-thread slots.
@@ -19,8 +22,9 @@ pub const DEFAULT_MAX_IDLE: usize = 32;
 /// `sync.Pool`: [`get`](Pool::get) hands out an idle object (or makes one), and the
 /// returned guard puts it back when dropped.
 ///
-/// Objects are kept per thread: each thread has a slot of its own, reached with
-/// one atomic swap, so threads that take and return objects do not contend. A
+/// Objects are kept per thread: each thread has a slot of its own, from which an
+/// object is lent with one compare-and-swap and returned with one plain store, so
+/// threads that take and return objects do not contend. A
 /// thread whose slot is empty takes from a bounded list of spares, then from other
 /// threads' slots, and only then calls the constructor.
 ///
@@ -61,12 +65,18 @@ pub struct Pool<T> {
 
 /// One thread's corner of the pool.
 struct Shard<T> {
-    /// Invariant: null, or a pointer from `Box::into_raw` that this shard owns.
-    /// Whoever swaps a non-null pointer out owns that box from then on.
-    slot: AtomicPtr<T>,
-    /// Objects returned while the slot was full.
+    /// The object this thread takes and returns most of the time.
+    slot: Slot<T>,
+    /// Objects returned while the slot was taken.
     spare: Mutex<Vec<Box<T>>>,
 }
+
+// SAFETY: a pool hands its objects from thread to thread, so it is `Send` and `Sync`
+// when `T` is `Send`; the slots' cells are only touched under their state machine
+// (see `Slot`), never by two threads at once.
+unsafe impl<T: Send> Send for Pool<T> {}
+// SAFETY: as above; `&Pool` gives no shared access to an object, only loans.
+unsafe impl<T: Send> Sync for Pool<T> {}
 
 /// The constructor of a [`Pool`] panicked in [`Pool::try_get`].
 ///
@@ -133,7 +143,7 @@ impl<T> Pool<T> {
             shards: (0..shards)
                 .map(|_| {
                     CachePadded::new(Shard {
-                        slot: AtomicPtr::new(ptr::null_mut()),
+                        slot: Slot::new(),
                         spare: Mutex::new(Vec::new()),
                     })
                 })
@@ -162,17 +172,14 @@ impl<T> Pool<T> {
     /// drop(a);
     /// assert_eq!(pool.get()[0], 7); // the same object came back
     /// ```
+    #[inline]
     pub fn get(&self) -> Pooled<'_, T> {
         let home = loom::thread_index() & self.mask;
-        let object = match self.take_idle(home) {
-            Some(object) => object,
-            None => Box::new((self.make)()),
-        };
-        Pooled {
-            pool: self,
-            home,
-            object: ManuallyDrop::new(object),
+        if let Some(object) = self.shards[home].slot.borrow() {
+            return Pooled::lent(self, object, home);
         }
+        self.find_idle(home)
+            .unwrap_or_else(|| Pooled::owned(self, Box::new((self.make)()), home))
     }
 
     /// As [`get`](Pool::get), but a panicking constructor gives an error instead of
@@ -189,22 +196,18 @@ impl<T> Pool<T> {
     /// ```
     pub fn try_get(&self) -> Result<Pooled<'_, T>, PoolError> {
         let home = loom::thread_index() & self.mask;
-        let object = match self.take_idle(home) {
-            Some(object) => object,
-            None => match panic::catch_unwind(AssertUnwindSafe(|| (self.make)())) {
-                Ok(made) => Box::new(made),
-                Err(payload) => {
-                    return Err(PoolError {
-                        message: super::unwind::panic_message(&*payload),
-                    })
-                }
-            },
-        };
-        Ok(Pooled {
-            pool: self,
-            home,
-            object: ManuallyDrop::new(object),
-        })
+        if let Some(object) = self.shards[home].slot.borrow() {
+            return Ok(Pooled::lent(self, object, home));
+        }
+        if let Some(found) = self.find_idle(home) {
+            return Ok(found);
+        }
+        match panic::catch_unwind(AssertUnwindSafe(|| (self.make)())) {
+            Ok(made) => Ok(Pooled::owned(self, Box::new(made), home)),
+            Err(payload) => Err(PoolError {
+                message: super::unwind::panic_message(&*payload),
+            }),
+        }
     }
 
     /// Adds `value` to the pool (Go's `Put`), e.g. to warm it up before use; it is
@@ -234,7 +237,7 @@ impl<T> Pool<T> {
         let in_slots = self
             .shards
             .iter()
-            .filter(|shard| !shard.slot.load(Ordering::Acquire).is_null())
+            .filter(|shard| shard.slot.is_full())
             .count();
         let spares: usize = self
             .shards
@@ -255,7 +258,7 @@ impl<T> Pool<T> {
     /// ```
     pub fn clear(&self) {
         for shard in self.shards.iter() {
-            drop(shard.take_slot());
+            drop(shard.slot.take());
             let spares = std::mem::take(&mut *loom::lock(&shard.spare));
             // ORDERING: the count is a bound, not a synchronisation point.
             self.idle.fetch_sub(spares.len(), Ordering::Relaxed);
@@ -263,31 +266,30 @@ impl<T> Pool<T> {
         }
     }
 
-    /// An idle object: from the slot and spares of shard `home` (the caller's),
-    /// or from another shard.
-    fn take_idle(&self, home: usize) -> Option<Box<T>> {
-        if let Some(object) = self.shards[home].take_slot() {
-            return Some(object);
-        }
-        if self.idle.load(Ordering::Relaxed) > 0 {
-            if let Some(object) = self.pop_spare(&self.shards[home], true) {
-                return Some(object);
-            }
+    /// An idle object from anywhere but the slot of shard `home` (the caller's,
+    /// found empty): its spares, then other shards' slots and spares.
+    #[cold]
+    fn find_idle(&self, home: usize) -> Option<Pooled<'_, T>> {
+        if let Some(object) = self.pop_spare(&self.shards[home], true) {
+            return Some(Pooled::owned(self, object, home));
         }
         (1..self.shards.len()).find_map(|step| {
-            let other = &self.shards[(home + step) & self.mask];
-            other.take_slot_if_full().or_else(|| {
-                // ORDERING: a hint; a stale zero only means one more `make`.
-                (self.idle.load(Ordering::Relaxed) > 0)
-                    .then(|| self.pop_spare(other, false))
-                    .flatten()
-            })
+            let other = (home + step) & self.mask;
+            if let Some(object) = self.shards[other].slot.borrow_if_full() {
+                return Some(Pooled::lent(self, object, other));
+            }
+            let object = self.pop_spare(&self.shards[other], false)?;
+            Some(Pooled::owned(self, object, home))
         })
     }
 
     /// Pops a spare from `shard`; `wait` says whether to wait for its lock (the
     /// caller's own shard) or give up when it is busy (another thread's).
     fn pop_spare(&self, shard: &Shard<T>, wait: bool) -> Option<Box<T>> {
+        // ORDERING: a hint; a stale zero only means one more `make`.
+        if self.idle.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
         let mut spare = if wait {
             loom::lock(&shard.spare)
         } else {
@@ -300,56 +302,22 @@ impl<T> Pool<T> {
         Some(object)
     }
 
-    /// Returns `object` to the slot of shard `home`, or to its spares, or drops it.
+    /// Keeps `object` in the slot of shard `home` if it is empty, or among its
+    /// spares, or drops it when the pool is full.
     fn give_back(&self, home: usize, object: Box<T>) {
         if self.max_idle == 0 {
             return;
         }
         let home = &self.shards[home];
-        let raw = Box::into_raw(object);
-        // ORDERING: Release publishes the object's contents to whoever swaps it out
-        // (with Acquire); AcqRel because the pointer swapped in may be another's.
-        let previous = home.slot.swap(raw, Ordering::AcqRel);
-        if previous.is_null() {
+        let Err(object) = home.slot.fill(object) else {
             return;
-        }
-        // SAFETY: `previous` came out of the slot, so by the slot's invariant it is
-        // a `Box::into_raw` pointer and we are now its only owner.
-        let displaced = unsafe { Box::from_raw(previous) };
+        };
         // ORDERING: see `clear`.
         if self.idle.fetch_add(1, Ordering::Relaxed) < self.max_idle {
-            loom::lock(&home.spare).push(displaced);
+            loom::lock(&home.spare).push(object);
         } else {
             self.idle.fetch_sub(1, Ordering::Relaxed);
-            drop(displaced); // full: Go's GC would have dropped it too
-        }
-    }
-}
-
-impl<T> Shard<T> {
-    /// Takes the slot's object, if any.
-    fn take_slot(&self) -> Option<Box<T>> {
-        // ORDERING: Acquire pairs with the Release of `give_back`'s swap.
-        let raw = self.slot.swap(ptr::null_mut(), Ordering::AcqRel);
-        // SAFETY: a non-null pointer out of the slot is a `Box::into_raw` pointer
-        // (the slot's invariant) that the swap made ours alone.
-        (!raw.is_null()).then(|| unsafe { Box::from_raw(raw) })
-    }
-
-    /// As `take_slot`, but does not write to a slot that is empty, so scanning
-    /// other threads' slots does not steal their cache lines for nothing.
-    fn take_slot_if_full(&self) -> Option<Box<T>> {
-        if self.slot.load(Ordering::Relaxed).is_null() {
-            return None;
-        }
-        self.take_slot()
-    }
-}
-
-impl<T> Drop for Pool<T> {
-    fn drop(&mut self) {
-        for shard in self.shards.iter() {
-            drop(shard.take_slot());
+            drop(object); // full: Go's GC would have dropped it too
         }
     }
 }
@@ -388,13 +356,47 @@ fn shard_count() -> usize {
 /// ```
 pub struct Pooled<'a, T> {
     pool: &'a Pool<T>,
-    /// The shard it was taken from (the taking thread's), where it goes back.
-    home: usize,
-    /// Always present until `take` or `drop` moves it out (both consume the guard).
-    object: ManuallyDrop<Box<T>>,
+    /// The object, exclusively ours while the guard lives: either the object of a
+    /// slot we hold the loan of, or a box we own (see `from`).
+    object: NonNull<T>,
+    from: Origin,
 }
 
-impl<T> Pooled<'_, T> {
+/// Where a [`Pooled`] object came from, which says how it goes back.
+#[derive(Clone, Copy, Debug)]
+enum Origin {
+    /// Lent by the slot of this shard: returning it is ending the loan.
+    Slot(usize),
+    /// Owned (a spare, or newly made): it goes back to this shard, the taker's.
+    Owned(usize),
+}
+
+// SAFETY: the guard owns its object exclusively (see `object`), like a `Box<T>`, and
+// its pool reference is `Send` when `T` is.
+unsafe impl<T: Send> Send for Pooled<'_, T> {}
+// SAFETY: `&Pooled` only gives `&T`, like `&Box<T>`.
+unsafe impl<T: Sync> Sync for Pooled<'_, T> {}
+
+impl<'a, T> Pooled<'a, T> {
+    /// A guard for the object lent by the slot of shard `shard`.
+    fn lent(pool: &'a Pool<T>, object: NonNull<T>, shard: usize) -> Self {
+        Pooled {
+            pool,
+            object,
+            from: Origin::Slot(shard),
+        }
+    }
+
+    /// A guard for an object we own, to go back to shard `home`.
+    fn owned(pool: &'a Pool<T>, object: Box<T>, home: usize) -> Self {
+        Pooled {
+            pool,
+            // SAFETY: `Box::into_raw` never returns null.
+            object: unsafe { NonNull::new_unchecked(Box::into_raw(object)) },
+            from: Origin::Owned(home),
+        }
+    }
+
     /// Keeps the object instead of returning it to the pool.
     ///
     /// ```
@@ -404,10 +406,15 @@ impl<T> Pooled<'_, T> {
     /// assert_eq!(pool.idle(), 0);
     /// ```
     pub fn take(this: Self) -> T {
-        let mut this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used again and its destructor does not run
-        // (ManuallyDrop), so the object is moved out exactly once.
-        *unsafe { ManuallyDrop::take(&mut this.object) }
+        let this = ManuallyDrop::new(this);
+        let boxed = match this.from {
+            // SAFETY: we hold that slot's loan, of this very object.
+            Origin::Slot(shard) => unsafe { this.pool.shards[shard].slot.keep(this.object) },
+            // SAFETY: an owned object's pointer came from `Box::into_raw` and is ours;
+            // the guard's destructor will not run (ManuallyDrop), so it is freed once.
+            Origin::Owned(_) => unsafe { Box::from_raw(this.object.as_ptr()) },
+        };
+        *boxed
     }
 }
 
@@ -415,27 +422,116 @@ impl<T> Deref for Pooled<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.object
+        // SAFETY: the object is live and exclusively the guard's (see `object`).
+        unsafe { self.object.as_ref() }
     }
 }
 
 impl<T> DerefMut for Pooled<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.object
+        // SAFETY: as in `deref`, and `&mut self` makes the access unique.
+        unsafe { self.object.as_mut() }
     }
 }
 
 impl<T> Drop for Pooled<'_, T> {
+    #[inline]
     fn drop(&mut self) {
-        // SAFETY: the guard is being destroyed; the object is moved out once here
-        // (`take` skips this destructor).
-        let object = unsafe { ManuallyDrop::take(&mut self.object) };
-        self.pool.give_back(self.home, object);
+        match self.from {
+            // SAFETY: we hold that slot's loan; ending it is the guard's last act.
+            Origin::Slot(shard) => unsafe { self.pool.shards[shard].slot.give_back() },
+            Origin::Owned(home) => {
+                // SAFETY: an owned object's pointer came from `Box::into_raw` and is
+                // ours; the guard is being destroyed, so this is its only release.
+                let object = unsafe { Box::from_raw(self.object.as_ptr()) };
+                self.pool.give_back(home, object);
+            }
+        }
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for Pooled<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Pooled").field(&**self).finish()
+    }
+}
+
+/// Small cases of the unsafe slot hand-off, sized to run under miri as well.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A value that counts its drops.
+    struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    type Count = Arc<std::sync::atomic::AtomicUsize>;
+
+    /// A pool of `Counted`, with its drop count and its make count.
+    fn counted(max_idle: usize) -> (Pool<Counted>, Count, Count) {
+        let (drops, made) = (Count::default(), Count::default());
+        let (d, m) = (drops.clone(), made.clone());
+        let make = move || {
+            m.fetch_add(1, Ordering::Relaxed);
+            Counted(d.clone())
+        };
+        (Pool::with_max_idle(make, max_idle), drops, made)
+    }
+
+    #[test]
+    fn slot_and_spares_round_trip_and_drop_once() {
+        let (pool, drops, made) = counted(2);
+        let held: Vec<_> = (0..5).map(|_| pool.get()).collect();
+        drop(held); // one to the slot, two spares, two dropped
+        assert_eq!(drops.load(Ordering::Relaxed), 2);
+        let again: Vec<_> = (0..3).map(|_| pool.get()).collect();
+        assert_eq!(pool.idle(), 0);
+        drop(again);
+        let taken = Pooled::take(pool.get());
+        pool.clear();
+        drop(taken);
+        drop(pool);
+        assert_eq!(made.load(Ordering::Relaxed), 5);
+        assert_eq!(drops.load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn objects_cross_threads_and_drop_once() {
+        let (pool, drops, made) = counted(4);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        let a = pool.get();
+                        let b = pool.get();
+                        drop(a);
+                        pool.put(Pooled::take(b));
+                    }
+                });
+            }
+        });
+        drop(pool);
+        let made = made.load(Ordering::Relaxed);
+        assert!(made >= 2, "two threads held two each at once");
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            made,
+            "each dropped exactly once"
+        );
+    }
+
+    #[test]
+    fn zero_sized_objects_are_pooled() {
+        let pool = Pool::new(|| ());
+        drop(pool.get());
+        assert_eq!(pool.idle(), 1);
+        let _keep = pool.get();
+        assert_eq!(pool.idle(), 0);
     }
 }
