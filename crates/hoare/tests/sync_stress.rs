@@ -42,14 +42,13 @@ fn waitgroup_reused_round_after_round_by_threads_and_tasks() {
             for i in 0..4 {
                 let done = done.clone();
                 if i % 2 == 0 {
-                    let _ = wg.go(move || done.fetch_add(1, Ordering::SeqCst)).unwrap();
+                    drop(wg.go(move || done.fetch_add(1, Ordering::SeqCst)).unwrap());
                 } else {
-                    let _ = wg
-                        .go_async(async move {
-                            tokio::task::yield_now().await;
-                            done.fetch_add(1, Ordering::SeqCst)
-                        })
-                        .unwrap();
+                    let handle = wg.go_async(async move {
+                        tokio::task::yield_now().await;
+                        done.fetch_add(1, Ordering::SeqCst)
+                    });
+                    drop(handle.unwrap()); // detached: the group waits for it
                 }
             }
             let task_wait = {
