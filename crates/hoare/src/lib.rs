@@ -104,6 +104,7 @@ pub mod context;
 mod go;
 pub mod leak;
 mod loom;
+pub mod pattern;
 pub mod select;
 pub mod sync;
 pub mod time;

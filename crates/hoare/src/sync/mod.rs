@@ -49,7 +49,7 @@ mod errgroup;
 mod pool;
 mod semaphore;
 mod singleflight;
-mod unwind;
+pub(crate) mod unwind;
 mod waitgroup;
 
 pub use cond::{Cond, CondWait, CondWaitUntil, Locker};

@@ -1,0 +1,155 @@
+//! Stream adapters: `take`, `or_done`, `tee`, `bridge`.
+
+use super::source::{send_or_done, stream};
+use crate::chan::{chan, Receiver};
+use crate::context::Context;
+use crate::select_async;
+
+/// Receives from `rx` unless `ctx` is done first; `None` when `rx` is closed and
+/// drained or the context is done.
+pub(crate) async fn recv_or_done<T: Send>(ctx: &Context, rx: &Receiver<T>) -> Option<T> {
+    let done = ctx.done();
+    select_async! {
+        recv(rx) -> v => v,
+        recv(&done) -> _ => None,
+    }
+}
+
+/// The book's `take`: the first `n` values of `rx`, then the stream closes (also
+/// when `rx` closes first or `ctx` is done). `take(ctx, rx, 0)` is closed at once
+/// and does not touch `rx`.
+///
+/// ```
+/// use hoare::{context::Context, pattern};
+///
+/// let ctx = Context::background();
+/// let first: Vec<u8> = pattern::take(&ctx, pattern::generator(&ctx, 1..=9), 3)
+///     .into_iter()
+///     .collect();
+/// assert_eq!(first, [1, 2, 3]);
+/// ```
+#[track_caller]
+pub fn take<T: Send + 'static>(ctx: &Context, rx: Receiver<T>, n: usize) -> Receiver<T> {
+    if n == 0 {
+        let (_, closed) = chan(0);
+        return closed;
+    }
+    let ctx = ctx.clone();
+    stream(move |tx| async move {
+        for _ in 0..n {
+            let Some(v) = recv_or_done(&ctx, &rx).await else {
+                return;
+            };
+            if !send_or_done(&ctx, &tx, v).await {
+                return;
+            }
+        }
+    })
+}
+
+/// The book's `orDone`: the values of `rx` until it closes or `ctx` is done, so a
+/// plain `for v in or_done(&ctx, rx)` loop stops on cancellation without a
+/// `select!` of its own.
+///
+/// ```
+/// use hoare::{chan, context::Context, pattern};
+///
+/// let (ctx, cancel) = Context::background().with_cancel();
+/// let (tx, rx) = chan::<i32>(1);
+/// tx.send(1).unwrap();
+/// let values = pattern::or_done(&ctx, rx);
+/// assert_eq!(values.recv(), Some(1));
+/// cancel.cancel(); // `tx` is still open, but the loop ends
+/// assert_eq!(values.recv(), None);
+/// ```
+#[track_caller]
+pub fn or_done<T: Send + 'static>(ctx: &Context, rx: Receiver<T>) -> Receiver<T> {
+    let ctx = ctx.clone();
+    stream(move |tx| async move {
+        while let Some(v) = recv_or_done(&ctx, &rx).await {
+            if !send_or_done(&ctx, &tx, v).await {
+                return;
+            }
+        }
+    })
+}
+
+/// The book's `tee`: every value of `rx` goes to both returned streams, in
+/// whichever order they are ready to take it; the next value is read only once
+/// both have the current one (back-pressure, as in the book: the slower reader
+/// paces both). If one stream's receivers are all dropped, the other still gets
+/// every value.
+///
+/// ```
+/// use hoare::{context::Context, pattern};
+///
+/// let ctx = Context::background();
+/// let (a, b) = pattern::tee(&ctx, pattern::generator(&ctx, ["x", "y"]));
+/// for va in &a {
+///     assert_eq!(b.recv(), Some(va));
+/// }
+/// ```
+#[track_caller]
+pub fn tee<T: Clone + Send + 'static>(
+    ctx: &Context,
+    rx: Receiver<T>,
+) -> (Receiver<T>, Receiver<T>) {
+    let ctx = ctx.clone();
+    let (tx2, out2) = chan::<T>(0);
+    let out1 = stream(move |tx1| async move {
+        let done = ctx.done();
+        let (mut open1, mut open2) = (true, true);
+        while let Some(v) = recv_or_done(&ctx, &rx).await {
+            let (mut to1, mut to2) = (open1.then_some(&tx1), open2.then_some(&tx2));
+            while to1.is_some() || to2.is_some() {
+                select_async! {
+                    send(to1, v.clone()) -> sent => {
+                        open1 &= sent.is_ok();
+                        to1 = None;
+                    },
+                    send(to2, v.clone()) -> sent => {
+                        open2 &= sent.is_ok();
+                        to2 = None;
+                    },
+                    recv(&done) -> _ => return,
+                }
+            }
+            if !open1 && !open2 {
+                return;
+            }
+        }
+    });
+    (out1, out2)
+}
+
+/// The book's `bridge`: flattens a stream of streams, reading each inner stream to
+/// its end before taking the next, until the outer stream closes or `ctx` is done.
+///
+/// ```
+/// use hoare::{chan, context::Context, pattern};
+///
+/// let ctx = Context::background();
+/// let streams = pattern::generator(
+///     &ctx,
+///     (0..3).map(|i| {
+///         let (tx, rx) = chan(1);
+///         tx.send(i).unwrap();
+///         rx // closed when `tx` drops here
+///     }),
+/// );
+/// let got: Vec<i32> = pattern::bridge(&ctx, streams).into_iter().collect();
+/// assert_eq!(got, [0, 1, 2]);
+/// ```
+#[track_caller]
+pub fn bridge<T: Send + 'static>(ctx: &Context, streams: Receiver<Receiver<T>>) -> Receiver<T> {
+    let ctx = ctx.clone();
+    stream(move |tx| async move {
+        while let Some(inner) = recv_or_done(&ctx, &streams).await {
+            while let Some(v) = recv_or_done(&ctx, &inner).await {
+                if !send_or_done(&ctx, &tx, v).await {
+                    return;
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,122 @@
+//! Stream sources: `generator`, `repeat`, `repeat_fn`.
+
+use crate::chan::{chan, Receiver, Sender};
+use crate::context::Context;
+use crate::select_async;
+
+/// Sends `value` on `tx` unless `ctx` is done first. Returns false when the stream
+/// should stop: the context is done or every receiver is gone.
+pub(crate) async fn send_or_done<T: Send>(ctx: &Context, tx: &Sender<T>, value: T) -> bool {
+    let done = ctx.done();
+    select_async! {
+        send(tx, value) -> sent => sent.is_ok(),
+        recv(&done) -> _ => false,
+    }
+}
+
+/// Spawns `body` as a goroutine that owns the sending end of a fresh unbuffered
+/// channel, and returns the receiving end. The channel closes when `body` returns.
+#[track_caller]
+pub(crate) fn stream<T, F, Fut>(body: F) -> Receiver<T>
+where
+    T: Send + 'static,
+    F: FnOnce(Sender<T>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = chan(0);
+    drop(crate::go(body(tx)));
+    rx
+}
+
+/// The book's `generator`: a stream of `items`, one at a time, until they run out
+/// or `ctx` is done.
+///
+/// A goroutine sends them (the channel is unbuffered, as the book's, so it never
+/// runs ahead of the consumer); it ends when the items run out, `ctx` is done, or
+/// every receiver is dropped.
+///
+/// ```
+/// use hoare::{context::Context, pattern};
+///
+/// let ctx = Context::background();
+/// let got: Vec<i32> = pattern::generator(&ctx, [1, 2, 3, 4]).into_iter().collect();
+/// assert_eq!(got, [1, 2, 3, 4]);
+/// ```
+#[track_caller]
+pub fn generator<I>(ctx: &Context, items: I) -> Receiver<I::Item>
+where
+    I: IntoIterator,
+    I::IntoIter: Send + 'static,
+    I::Item: Send + 'static,
+{
+    let (ctx, items) = (ctx.clone(), items.into_iter());
+    stream(move |tx| async move {
+        for item in items {
+            if !send_or_done(&ctx, &tx, item).await {
+                return;
+            }
+        }
+    })
+}
+
+/// The book's `repeat`: `values` over and over, until `ctx` is done or every
+/// receiver is dropped. An empty `values` gives a stream that closes at once.
+///
+/// ```
+/// use hoare::{context::Context, pattern};
+///
+/// let (ctx, cancel) = Context::background().with_cancel();
+/// let got: Vec<i32> = pattern::take(&ctx, pattern::repeat(&ctx, [1, 2]), 5)
+///     .into_iter()
+///     .collect();
+/// assert_eq!(got, [1, 2, 1, 2, 1]);
+/// cancel.cancel(); // stops the repeat
+/// ```
+#[track_caller]
+pub fn repeat<T, I>(ctx: &Context, values: I) -> Receiver<T>
+where
+    T: Clone + Send + Sync + 'static,
+    I: IntoIterator<Item = T>,
+{
+    let (ctx, values): (_, Vec<T>) = (ctx.clone(), values.into_iter().collect());
+    stream(move |tx| async move {
+        if values.is_empty() {
+            return;
+        }
+        loop {
+            for v in &values {
+                if !send_or_done(&ctx, &tx, v.clone()).await {
+                    return;
+                }
+            }
+        }
+    })
+}
+
+/// The book's `repeatFn`: calls `f` for each value, over and over, until `ctx` is
+/// done or every receiver is dropped.
+///
+/// `f` runs on the goroutine between sends; keep it short or use
+/// [`go_blocking`](crate::go_blocking()) for blocking work.
+///
+/// ```
+/// use hoare::{context::Context, pattern};
+///
+/// let (ctx, _cancel) = Context::background().with_cancel();
+/// let mut n = 0;
+/// let squares = pattern::repeat_fn(&ctx, move || {
+///     n += 1;
+///     n * n
+/// });
+/// let got: Vec<u32> = pattern::take(&ctx, squares, 4).into_iter().collect();
+/// assert_eq!(got, [1, 4, 9, 16]);
+/// ```
+#[track_caller]
+pub fn repeat_fn<T, F>(ctx: &Context, mut f: F) -> Receiver<T>
+where
+    T: Send + 'static,
+    F: FnMut() -> T + Send + 'static,
+{
+    let ctx = ctx.clone();
+    stream(move |tx| async move { while send_or_done(&ctx, &tx, f()).await {} })
+}
