@@ -6,7 +6,7 @@
 //! `bench/results/<family>.md` and `<family>.svg` in the workspace.
 //!
 //! Scenarios live in one module per family (`channels`, `select`, `context`, `spawn`, `sync`,
-//! whose pool and singleflight scenarios are in `pool`);
+//! whose pool and singleflight scenarios are in `pool`, `pattern` in `patterns`);
 //! add a family by writing a module with a `scenarios()` function and listing it in
 //! [`registry`].
 #![warn(missing_docs)]
@@ -16,6 +16,7 @@ mod chart;
 mod context;
 mod go;
 mod harness;
+mod patterns;
 mod peers;
 mod pool;
 mod report;
@@ -42,6 +43,7 @@ pub fn registry() -> Vec<Scenario> {
     all.extend(spawn::scenarios());
     all.extend(sync::scenarios());
     all.extend(pool::scenarios());
+    all.extend(patterns::scenarios());
     all
 }
 

@@ -1,6 +1,7 @@
 //! loom models of context cancellation: a cancel racing a thread that waits on
-//! `done()`, a cancel racing a select on `done()`, and a parent's cancel racing
-//! the creation of a child.
+//! `done()`, a cancel racing a select on `done()`, a parent's cancel racing the
+//! creation of a child, and a cancel racing a send into an or-done receive
+//! (blocking and async).
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p hoare --release --test loom_context`.
 #![cfg(loom)]
@@ -66,5 +67,45 @@ fn a_child_made_during_the_parents_cancel_is_canceled() {
         let (child, _guard) = maker.join().unwrap();
         assert_eq!(child.err(), Some(Error::Canceled));
         assert_eq!(child.done().recv(), None);
+    });
+}
+
+/// An or-done receiver (a receiver flavor, no goroutine) blocked on an empty
+/// unbuffered channel: a sender and a cancel race. The receive returns the value
+/// or `None`; when it returns `None`, the sender is not left holding a value that
+/// was lost (its send either failed or the value was taken by the receive).
+#[test]
+fn cancel_races_a_send_into_an_or_done_receive() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (tx, rx) = chan::<u32>(1);
+        let guarded = hoare::pattern::or_done(&ctx, rx.clone());
+        let receiver = thread::spawn(move || guarded.recv());
+        tx.send(1).unwrap();
+        cancel.cancel();
+        match receiver.join().unwrap() {
+            Some(1) => assert!(rx.try_recv().is_err()),
+            None => assert_eq!(rx.try_recv(), Ok(1), "the value stayed in the channel"),
+            other => panic!("unexpected {other:?}"),
+        }
+    });
+}
+
+/// The same race with the receive in a task (`recv_async`): the context's queue is
+/// joined only after the source was found empty, and either wake-up ends the wait.
+#[test]
+fn cancel_races_a_send_into_an_async_or_done_receive() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (tx, rx) = chan::<u32>(1);
+        let guarded = hoare::pattern::or_done(&ctx, rx.clone());
+        let receiver = thread::spawn(move || loom::future::block_on(guarded.recv_async()));
+        tx.send(1).unwrap();
+        cancel.cancel();
+        match receiver.join().unwrap() {
+            Some(1) => assert!(rx.try_recv().is_err()),
+            None => assert_eq!(rx.try_recv(), Ok(1), "the value stayed in the channel"),
+            other => panic!("unexpected {other:?}"),
+        }
     });
 }

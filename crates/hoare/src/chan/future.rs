@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 
 use super::error::SendError;
-use super::receiver::RecvInner;
+use super::receiver::{OrDone, RecvInner};
 use super::waiter::AsyncWait;
 use super::{FlavorRef, Receiver, Sender};
 use crate::context::Context as Ctx;
@@ -107,6 +107,9 @@ pub(crate) struct RecvState<T> {
     wait: Option<AsyncWait<T>>,
     /// For a timer channel.
     timer: Option<Box<TimerWait>>,
+    /// For an or-done receiver: the receive on its source (`wait` and `timer`
+    /// then serve its context).
+    source: Option<Box<RecvState<T>>>,
 }
 
 impl<T> Default for RecvState<T> {
@@ -114,6 +117,7 @@ impl<T> Default for RecvState<T> {
         Self {
             wait: None,
             timer: None,
+            source: None,
         }
     }
 }
@@ -136,6 +140,8 @@ unsafe fn poll_recv<T>(
             .map(|at| at.map(cast)),
         // SAFETY: the caller's contract.
         RecvInner::Done(ctx) => unsafe { poll_done(ctx, cx, state) },
+        // SAFETY: the caller's contract.
+        RecvInner::OrDone(a) => unsafe { poll_or_done(a, cx, state) },
         RecvInner::Chan(shared) => match shared.flavor() {
             FlavorRef::Array(c) => c.poll_recv(cx, state_wait),
             // SAFETY: the caller's contract.
@@ -175,8 +181,55 @@ unsafe fn poll_done<T>(
     }
 }
 
+/// One poll of a receive on an or-done receiver: its source's next value, or
+/// `None` once its context is done. The context's queue is joined only when the
+/// source has nothing yet, so a busy source costs one context check per value.
+///
+/// # Safety
+/// As for [`poll_recv`]; the source's state lives (boxed) inside `state`.
+unsafe fn poll_or_done<T>(
+    a: &OrDone<T>,
+    cx: &mut Context<'_>,
+    state: &mut RecvState<T>,
+) -> Poll<Option<T>> {
+    if !a.ctx.is_done() {
+        let source = state.source.get_or_insert_with(Box::default);
+        // SAFETY: the caller's contract, which covers the boxed source state.
+        if let Poll::Ready(v) = unsafe { poll_recv(&a.source, cx, source) } {
+            finish_done(&a.ctx, state);
+            return Poll::Ready(v);
+        }
+    }
+    // SAFETY: the caller's contract.
+    match unsafe { poll_done::<T>(&a.ctx, cx, state) } {
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(_) => {
+            // Done: no more values. Withdraw from the source (a value already
+            // handed to us there goes back to the channel).
+            if let Some(source) = state.source.as_deref_mut() {
+                cancel_recv(&a.source, source);
+            }
+            Poll::Ready(None)
+        }
+    }
+}
+
+/// Withdraws a wait on `ctx`'s done queue, if there is one.
+fn finish_done<T>(ctx: &Ctx, state: &mut RecvState<T>) {
+    if let Some(queue) = ctx.done_waiters() {
+        super::queue::finish(&mut state.wait, queue);
+    }
+}
+
 /// Withdraws an unfinished receive.
 fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
+    if let RecvInner::OrDone(a) = &rx.inner {
+        finish_done(&a.ctx, state);
+        if let Some(source) = state.source.as_deref_mut() {
+            cancel_recv(&a.source, source);
+        }
+        return;
+    }
     if let RecvInner::Done(ctx) = &rx.inner {
         if let Some(queue) = ctx.done_waiters() {
             super::queue::finish(&mut state.wait, queue);

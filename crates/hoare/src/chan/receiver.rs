@@ -41,6 +41,15 @@ pub(crate) enum RecvInner<T> {
     /// A context's done channel: never holds a value, closes when the context
     /// (a cancelable one) is done.
     Done(Context),
+    /// `pattern::or_done`: the values of another receiver until a context is done,
+    /// read straight from it (no goroutine in between).
+    OrDone(Box<OrDone<T>>),
+}
+
+/// The parts of an [`RecvInner::OrDone`] receiver.
+pub(crate) struct OrDone<T> {
+    pub(crate) source: Receiver<T>,
+    pub(crate) ctx: Context,
 }
 
 impl<T> Receiver<T> {
@@ -101,6 +110,8 @@ impl<T> Receiver<T> {
             },
             RecvInner::Done(c) if c.is_done() => Err(TryRecvError::Closed),
             RecvInner::Done(_) => Err(TryRecvError::Empty),
+            RecvInner::OrDone(a) if a.ctx.is_done() => Err(TryRecvError::Closed),
+            RecvInner::OrDone(a) => a.source.try_recv(),
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.try_recv(),
                 FlavorRef::Zero(c) => c.try_recv(),
@@ -155,6 +166,7 @@ impl<T> Receiver<T> {
                 Err(false) => Err(RecvTimeoutError::Timeout),
             },
             RecvInner::Done(c) => wait_done(c, deadline),
+            RecvInner::OrDone(a) => recv_or_done(a, deadline),
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.recv(deadline),
                 FlavorRef::Zero(c) => c.recv(deadline),
@@ -272,6 +284,7 @@ impl<T> Receiver<T> {
             RecvInner::Chan(s) => s.is_closed(),
             RecvInner::Timer(t, _) => t.is_closed(),
             RecvInner::Done(c) => c.is_done(),
+            RecvInner::OrDone(a) => a.ctx.is_done() || a.source.is_closed(),
         }
     }
 
@@ -293,6 +306,7 @@ impl<T> Receiver<T> {
             RecvInner::Chan(s) => s.len(),
             RecvInner::Timer(t, _) => usize::from(!t.is_closed() && t.is_ready()),
             RecvInner::Done(_) => 0,
+            RecvInner::OrDone(a) => a.source.len(),
         }
     }
 
@@ -323,6 +337,7 @@ impl<T> Receiver<T> {
             RecvInner::Chan(s) => s.capacity(),
             RecvInner::Timer(..) => 1,
             RecvInner::Done(_) => 0,
+            RecvInner::OrDone(a) => a.source.capacity(),
         }
     }
 }
@@ -338,6 +353,43 @@ impl<T> Receiver<T> {
 
 /// Blocks the calling thread until `ctx` is done (then `Closed`) or `deadline`
 /// passes (then `Timeout`); wakes at the context's own deadline to notice it.
+/// A blocking receive on an or-done receiver: from its source, unless its context
+/// is done first.
+fn recv_or_done<T>(a: &OrDone<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    if a.ctx.is_done() {
+        return Err(RecvTimeoutError::Closed);
+    }
+    match a.source.try_recv() {
+        Ok(v) => return Ok(v),
+        Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
+        Err(TryRecvError::Empty) => {}
+    }
+    let done = a.ctx.done();
+    let timeout = match deadline {
+        Some(d) => crate::time::after(d.saturating_duration_since(crate::time::now())),
+        None => crate::chan::never(),
+    };
+    crate::select! {
+        recv(&a.source) -> v => v.ok_or(RecvTimeoutError::Closed),
+        recv(&done) -> _ => Err(RecvTimeoutError::Closed),
+        recv(&timeout) -> _ => Err(RecvTimeoutError::Timeout),
+    }
+}
+
+impl<T> Receiver<T> {
+    /// A receiver of `source`'s values until `ctx` is done (then it reports
+    /// closed), with no goroutine in between; `source` itself when `ctx` can never
+    /// be done.
+    pub(crate) fn or_done(source: Receiver<T>, ctx: Context) -> Receiver<T> {
+        if ctx.done_waiters().is_none() {
+            return source;
+        }
+        Receiver {
+            inner: RecvInner::OrDone(Box::new(OrDone { source, ctx })),
+        }
+    }
+}
+
 fn wait_done<T>(ctx: &Context, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
     let Some(queue) = ctx.done_waiters() else {
         block_until(deadline);
@@ -377,6 +429,12 @@ impl<T> Clone for Receiver<T> {
             RecvInner::Done(c) => Receiver {
                 inner: RecvInner::Done(c.clone()),
             },
+            RecvInner::OrDone(a) => Receiver {
+                inner: RecvInner::OrDone(Box::new(OrDone {
+                    source: a.source.clone(),
+                    ctx: a.ctx.clone(),
+                })),
+            },
             RecvInner::Chan(s) => {
                 s.add_receiver();
                 Receiver::from_handle(s.clone())
@@ -399,6 +457,11 @@ impl<T> fmt::Debug for Receiver<T> {
             RecvInner::Never => f.write_str("Receiver { nil }"),
             RecvInner::Timer(t, _) => f.debug_struct("Receiver").field("timer", t).finish(),
             RecvInner::Done(c) => f.debug_struct("Receiver").field("done_of", c).finish(),
+            RecvInner::OrDone(a) => f
+                .debug_struct("Receiver")
+                .field("source", &a.source)
+                .field("until_done_of", &a.ctx)
+                .finish(),
             RecvInner::Chan(s) => f
                 .debug_struct("Receiver")
                 .field("len", &s.len())

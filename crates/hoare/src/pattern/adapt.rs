@@ -1,13 +1,22 @@
 //! Stream adapters: `take`, `or_done`, `tee`, `bridge`.
 
 use super::source::{send_or_done, stream};
-use crate::chan::{chan, Receiver};
+use crate::chan::{chan, Receiver, TryRecvError};
 use crate::context::Context;
 use crate::select_async;
 
 /// Receives from `rx` unless `ctx` is done first; `None` when `rx` is closed and
 /// drained or the context is done.
 pub(crate) async fn recv_or_done<T: Send>(ctx: &Context, rx: &Receiver<T>) -> Option<T> {
+    if ctx.is_done() {
+        return None;
+    }
+    // A value ready now (or a closed channel) needs no select.
+    match rx.try_recv() {
+        Ok(v) => return Some(v),
+        Err(TryRecvError::Closed) => return None,
+        Err(TryRecvError::Empty) => {}
+    }
     let done = ctx.done();
     select_async! {
         recv(rx) -> v => v,
@@ -51,6 +60,10 @@ pub fn take<T: Send + 'static>(ctx: &Context, rx: Receiver<T>, n: usize) -> Rece
 /// plain `for v in or_done(&ctx, rx)` loop stops on cancellation without a
 /// `select!` of its own.
 ///
+/// No goroutine is involved: the returned receiver reads `rx` directly and checks
+/// the context as it does (one atomic load per value), and it works in `select!`
+/// like any receiver. When `ctx` can never be done, `rx` itself is returned.
+///
 /// ```
 /// use hoare::{chan, context::Context, pattern};
 ///
@@ -62,16 +75,8 @@ pub fn take<T: Send + 'static>(ctx: &Context, rx: Receiver<T>, n: usize) -> Rece
 /// cancel.cancel(); // `tx` is still open, but the loop ends
 /// assert_eq!(values.recv(), None);
 /// ```
-#[track_caller]
-pub fn or_done<T: Send + 'static>(ctx: &Context, rx: Receiver<T>) -> Receiver<T> {
-    let ctx = ctx.clone();
-    stream(move |tx| async move {
-        while let Some(v) = recv_or_done(&ctx, &rx).await {
-            if !send_or_done(&ctx, &tx, v).await {
-                return;
-            }
-        }
-    })
+pub fn or_done<T>(ctx: &Context, rx: Receiver<T>) -> Receiver<T> {
+    Receiver::or_done(rx, ctx.clone())
 }
 
 /// The book's `tee`: every value of `rx` goes to both returned streams, in

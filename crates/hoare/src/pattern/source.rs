@@ -1,12 +1,22 @@
 //! Stream sources: `generator`, `repeat`, `repeat_fn`.
 
-use crate::chan::{chan, Receiver, Sender};
+use crate::chan::{chan, Receiver, Sender, TrySendError};
 use crate::context::Context;
 use crate::select_async;
 
 /// Sends `value` on `tx` unless `ctx` is done first. Returns false when the stream
 /// should stop: the context is done or every receiver is gone.
 pub(crate) async fn send_or_done<T: Send>(ctx: &Context, tx: &Sender<T>, value: T) -> bool {
+    if ctx.is_done() {
+        return false;
+    }
+    // A receiver already waiting (or room in the buffer) takes the value without
+    // a select.
+    let value = match tx.try_send(value) {
+        Ok(()) => return true,
+        Err(TrySendError::Closed(_)) => return false,
+        Err(TrySendError::Full(value)) => value,
+    };
     let done = ctx.done();
     select_async! {
         send(tx, value) -> sent => sent.is_ok(),

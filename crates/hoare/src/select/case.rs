@@ -226,6 +226,18 @@ impl<T> RecvSlot<T> {
                 }
                 None => false,
             },
+            Some(RecvInner::OrDone(a)) => {
+                // SAFETY: the caller's contract, passed on for the source.
+                let source_ready = unsafe { self.register(Some(&a.source), waiter, oper) };
+                let done = match a.ctx.done_waiters() {
+                    Some(queue) => {
+                        queue.register(waiter, oper);
+                        a.ctx.is_done()
+                    }
+                    None => false,
+                };
+                source_ready || done
+            }
             Some(RecvInner::Chan(h)) => match h.flavor() {
                 FlavorRef::Array(c) => c.register_recv(waiter, oper),
                 // SAFETY: the packet lives in this slot, which the caller keeps in
@@ -251,6 +263,12 @@ impl<T> RecvSlot<T> {
                     queue.unregister(waiter, oper);
                 }
             }
+            Some(RecvInner::OrDone(a)) => {
+                self.unregister(Some(&a.source), waiter, oper);
+                if let Some(queue) = a.ctx.done_waiters() {
+                    queue.unregister(waiter, oper);
+                }
+            }
             _ => {}
         }
     }
@@ -264,12 +282,25 @@ impl<T> RecvSlot<T> {
                     None => false,
                 }
             }
+            // An unbuffered source may have handed its value over already;
+            // otherwise the context may be done: try.
+            Some(RecvInner::OrDone(_)) => {
+                // SAFETY: as above.
+                match unsafe { self.packet.take() } {
+                    Some(v) => self.fire(Some(v)),
+                    None => self.try_fire(rx),
+                }
+            }
             // Told that a value may be there: try to take it.
             _ => self.try_fire(rx),
         }
     }
 
     pub(crate) fn abandon(&mut self, rx: Option<&Receiver<T>>) {
+        if let Some(RecvInner::OrDone(a)) = rx.map(|rx| &rx.inner) {
+            self.abandon(Some(&a.source));
+            return;
+        }
         if let Some(RecvInner::Chan(h)) = rx.map(|rx| &rx.inner) {
             match h.flavor() {
                 FlavorRef::Array(c) => c.pass_on_recv(),
@@ -287,6 +318,10 @@ impl<T> RecvSlot<T> {
         match rx.map(|rx| &rx.inner) {
             Some(RecvInner::Timer(t, _)) => Some(t.wake_at()),
             Some(RecvInner::Done(ctx)) => ctx.deadline(),
+            Some(RecvInner::OrDone(a)) => match (a.ctx.deadline(), Self::due(Some(&a.source))) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            },
             _ => None,
         }
     }
