@@ -1,7 +1,8 @@
-// Command chanbench is hoare-bench's Go peer: the channel, select, context, spawn and waitgroup
-// scenarios of hoare-bench written with goroutines, Go channels, select, package context and
-// sync.WaitGroup, measured with the same method (op count calibrated to a target repetition
-// time, 1 untimed warm-up, then -reps timed repetitions; median ns/op).
+// Command chanbench is hoare-bench's Go peer: the channel, select, context, spawn, waitgroup and
+// pattern scenarios of hoare-bench written with goroutines, Go channels, select, package context
+// and sync.WaitGroup (the patterns as the book writes them), measured with the same method (op
+// count calibrated to a target repetition time, 1 untimed warm-up, then -reps timed
+// repetitions; median ns/op).
 //
 // Standard library only. hoare-bench builds it with GO111MODULE=off and runs it with
 // GOMAXPROCS=2. It prints one JSON object per scenario (and mode, for a scenario measured per
@@ -58,6 +59,200 @@ var scenarios = []scenario{
 	{"ctx_child", "blocking", "WithCancel, cancel()", ctxChild},
 	{"spawn", "async", "go statement, WaitGroup", spawn},
 	{"waitgroup", "blocking", "new WaitGroup, Add(1), Done(), Wait()", waitgroup},
+	{"or_done", "async", "the book's orDone goroutine", orDoneBench},
+	{"tee", "async", "the book's tee goroutine, two consumers", teeBench},
+	{"bridge", "async", "the book's bridge goroutine, streams of 64", bridgeBench},
+	{"fan_in8", "async", "the book's fanIn: a goroutine per input, WaitGroup", fanIn8Bench},
+}
+
+// source sends 0..n on a fresh unbuffered channel from a goroutine.
+func source(n uint64) <-chan uint64 {
+	c := make(chan uint64)
+	go func() {
+		defer close(c)
+		for i := uint64(0); i < n; i++ {
+			c <- i
+		}
+	}()
+	return c
+}
+
+// consume receives everything from c and checks it was 0..n in any order.
+func consume(c <-chan uint64, n uint64) error {
+	var count, sum uint64
+	for v := range c {
+		count++
+		sum += v
+	}
+	return check(n, count, sum)
+}
+
+// orDone is the book's or-done channel.
+func orDone(done <-chan struct{}, c <-chan uint64) <-chan uint64 {
+	valStream := make(chan uint64)
+	go func() {
+		defer close(valStream)
+		for {
+			select {
+			case <-done:
+				return
+			case v, ok := <-c:
+				if !ok {
+					return
+				}
+				select {
+				case valStream <- v:
+				case <-done:
+				}
+			}
+		}
+	}()
+	return valStream
+}
+
+func orDoneBench(n uint64) (time.Duration, error) {
+	done := make(chan struct{})
+	defer close(done)
+	start := time.Now()
+	err := consume(orDone(done, source(n)), n)
+	return time.Since(start), err
+}
+
+// tee is the book's tee channel.
+func tee(done <-chan struct{}, in <-chan uint64) (<-chan uint64, <-chan uint64) {
+	out1 := make(chan uint64)
+	out2 := make(chan uint64)
+	go func() {
+		defer close(out1)
+		defer close(out2)
+		for val := range orDone(done, in) {
+			var out1, out2 = out1, out2
+			for i := 0; i < 2; i++ {
+				select {
+				case <-done:
+				case out1 <- val:
+					out1 = nil
+				case out2 <- val:
+					out2 = nil
+				}
+			}
+		}
+	}()
+	return out1, out2
+}
+
+func teeBench(n uint64) (time.Duration, error) {
+	done := make(chan struct{})
+	defer close(done)
+	start := time.Now()
+	a, b := tee(done, source(n))
+	errB := make(chan error, 1)
+	go func() { errB <- consume(b, n) }()
+	if err := consume(a, n); err != nil {
+		return 0, err
+	}
+	if err := <-errB; err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// bridge is the book's bridge channel.
+func bridge(done <-chan struct{}, chanStream <-chan (<-chan uint64)) <-chan uint64 {
+	valStream := make(chan uint64)
+	go func() {
+		defer close(valStream)
+		for {
+			var stream <-chan uint64
+			select {
+			case maybeStream, ok := <-chanStream:
+				if !ok {
+					return
+				}
+				stream = maybeStream
+			case <-done:
+				return
+			}
+			for val := range orDone(done, stream) {
+				select {
+				case valStream <- val:
+				case <-done:
+				}
+			}
+		}
+	}()
+	return valStream
+}
+
+func bridgeBench(n uint64) (time.Duration, error) {
+	const perStream = 64
+	done := make(chan struct{})
+	defer close(done)
+	start := time.Now()
+	streams := make(chan (<-chan uint64))
+	go func() {
+		defer close(streams)
+		for next := uint64(0); next < n; {
+			size := uint64(perStream)
+			if n-next < size {
+				size = n - next
+			}
+			s := make(chan uint64, size)
+			for v := next; v < next+size; v++ {
+				s <- v
+			}
+			next += size
+			close(s)
+			streams <- s
+		}
+	}()
+	err := consume(bridge(done, streams), n)
+	return time.Since(start), err
+}
+
+// fanIn is the book's fan-in: a goroutine per input channel.
+func fanIn(done <-chan struct{}, channels ...<-chan uint64) <-chan uint64 {
+	var wg sync.WaitGroup
+	multiplexedStream := make(chan uint64)
+	multiplex := func(c <-chan uint64) {
+		defer wg.Done()
+		for i := range c {
+			select {
+			case <-done:
+				return
+			case multiplexedStream <- i:
+			}
+		}
+	}
+	wg.Add(len(channels))
+	for _, c := range channels {
+		go multiplex(c)
+	}
+	go func() {
+		wg.Wait()
+		close(multiplexedStream)
+	}()
+	return multiplexedStream
+}
+
+func fanIn8Bench(n uint64) (time.Duration, error) {
+	const inputs = 8
+	done := make(chan struct{})
+	defer close(done)
+	start := time.Now()
+	channels := make([]<-chan uint64, inputs)
+	for p := uint64(0); p < inputs; p++ {
+		c := make(chan uint64)
+		channels[p] = c
+		go func(p uint64) {
+			defer close(c)
+			for i := p; i < n; i += inputs {
+				c <- i
+			}
+		}(p)
+	}
+	err := consume(fanIn(done, channels...), n)
+	return time.Since(start), err
 }
 
 func expectedSum(n uint64) uint64 {

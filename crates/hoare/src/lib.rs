@@ -93,6 +93,8 @@
 //! | `time.After(d)` / `time.Tick(d)` | [`time::after`] / [`time::tick`] |
 //! | `go f()` | [`go`](go()) / [`go_blocking`] |
 //! | `context.WithCancel(ctx)` | [`ctx.with_cancel()`](context::Context::with_cancel) |
+//! | `sync.WaitGroup`, `sync.Cond`, `sync.Pool`, x/sync | [`sync`] |
+//! | the book's generator, or-done, tee, bridge, fan-in, pipelines | [`pattern`] |
 //!
 //! `Mutex`, `RwLock` and `Once` are std's ([`std::sync`]); hoare does not wrap them.
 

@@ -1,7 +1,7 @@
 //! Stream adapters: `take`, `or_done`, `tee`, `bridge`.
 
 use super::source::{send_or_done, stream};
-use crate::chan::{chan, Receiver, TryRecvError};
+use crate::chan::{chan, Receiver, TryRecvError, TrySendError};
 use crate::context::Context;
 use crate::select_async;
 
@@ -106,6 +106,16 @@ pub fn tee<T: Clone + Send + 'static>(
         let (mut open1, mut open2) = (true, true);
         while let Some(v) = recv_or_done(&ctx, &rx).await {
             let (mut to1, mut to2) = (open1.then_some(&tx1), open2.then_some(&tx2));
+            // A reader already waiting takes its copy without a select.
+            for (to, open) in [(&mut to1, &mut open1), (&mut to2, &mut open2)] {
+                if let Some(tx) = *to {
+                    match tx.try_send(v.clone()) {
+                        Ok(()) => *to = None,
+                        Err(TrySendError::Closed(_)) => (*to, *open) = (None, false),
+                        Err(TrySendError::Full(_)) => {}
+                    }
+                }
+            }
             while to1.is_some() || to2.is_some() {
                 select_async! {
                     send(to1, v.clone()) -> sent => {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::adapt::recv_or_done;
 use super::source::{send_or_done, stream};
-use crate::chan::{self, Receiver};
+use crate::chan::{self, Receiver, TryRecvError};
 use crate::context::Context;
 use crate::select::Select;
 
@@ -41,7 +41,39 @@ where
         }
         let cancelled = sel.recv(&done, |_| None);
         let mut open = receivers.len();
+        let mut closed = vec![false; receivers.len()];
+        let mut next = 0;
         while open > 0 {
+            // First take whatever is ready now, round robin, without a select.
+            let mut ready = None;
+            for k in 0..receivers.len() {
+                let i = (next + k) % receivers.len();
+                if closed[i] {
+                    continue;
+                }
+                match receivers[i].try_recv() {
+                    Ok(v) => {
+                        ready = Some(v);
+                        next = i + 1;
+                        break;
+                    }
+                    Err(TryRecvError::Closed) => {
+                        closed[i] = true;
+                        sel.remove(i);
+                        open -= 1;
+                    }
+                    Err(TryRecvError::Empty) => {}
+                }
+            }
+            if let Some(v) = ready {
+                if !send_or_done(&ctx, &tx, v).await {
+                    return;
+                }
+                continue;
+            }
+            if open == 0 || ctx.is_done() {
+                return;
+            }
             match sel.wait_async().await {
                 (i, _) if i == cancelled => return,
                 (_, Some(Some(v))) => {
@@ -51,6 +83,7 @@ where
                 }
                 (i, _) => {
                     // That input is closed and drained.
+                    closed[i] = true;
                     sel.remove(i);
                     open -= 1;
                 }
