@@ -69,6 +69,15 @@ pub fn scenarios() -> Vec<Scenario> {
             cases: fan_in8_cases,
         },
         Scenario {
+            name: "pipeline",
+            family: FAMILY,
+            description: "the book's pipeline: generator → multiply(2) → add(1) → multiply(2), \
+                          one goroutine per stage, unbuffered (chain: the same goroutines and \
+                          channels written by hand, no counters)",
+            unit: "value",
+            cases: pipeline_cases,
+        },
+        Scenario {
             name: "primes",
             family: FAMILY,
             description: "the book's prime finder: random ints below 200,000 → the book's slow \
@@ -115,6 +124,76 @@ fn fan_in8_cases() -> Vec<Case> {
             fan_in8(n, false)
         }),
     ]
+}
+
+fn pipeline_cases() -> Vec<Case> {
+    vec![
+        async_case("hoare", "Pipeline with per-stage counters", |n| {
+            pipeline(n, true)
+        }),
+        async_case("chain", "hand-written stage goroutines", |n| {
+            pipeline(n, false)
+        }),
+    ]
+}
+
+/// One hand-written stage: a goroutine applying `f` to each value of `input`.
+fn chain_stage(
+    ctx: &Context,
+    input: Receiver<u64>,
+    f: impl Fn(u64) -> u64 + Send + 'static,
+) -> Receiver<u64> {
+    let (tx, rx) = chan(0);
+    let done = ctx.done();
+    drop(hoare::go(async move {
+        while let Some(v) = input.recv_async().await {
+            // As the library's stages do: hand over directly when the next stage is
+            // waiting, select against the context only when it is not.
+            let v = match tx.try_send(f(v)) {
+                Ok(()) => continue,
+                Err(hoare::chan::TrySendError::Closed(_)) => return,
+                Err(hoare::chan::TrySendError::Full(v)) => v,
+            };
+            hoare::select_async! {
+                send(&tx, v) -> sent => if sent.is_err() { return },
+                recv(&done) -> _ => return,
+            }
+        }
+    }));
+    rx
+}
+
+async fn pipeline(n: u64, counters: bool) -> Result<Duration, String> {
+    let (ctx, _cancel) = Context::background().with_cancel();
+    let start = Instant::now();
+    let (mut count, mut sum) = (0u64, 0u64);
+    if counters {
+        let p = pattern::Pipeline::new(&ctx, 0..n)
+            .stage("multiply", 1, |v: u64| v * 2)
+            .stage("add", 1, |v| v + 1)
+            .stage("multiply", 1, |v| v * 2);
+        let out = p.output();
+        while let Some(v) = out.recv_async().await {
+            let v = v.map_err(|e| format!("check failed: {e}"))?;
+            (count, sum) = (count + 1, sum.wrapping_add(v));
+        }
+    } else {
+        let (src, producer) = source(n);
+        let out = chain_stage(&ctx, src, |v| v * 2);
+        let out = chain_stage(&ctx, out, |v| v + 1);
+        let out = chain_stage(&ctx, out, |v| v * 2);
+        while let Some(v) = out.recv_async().await {
+            (count, sum) = (count + 1, sum.wrapping_add(v));
+        }
+        join_task(producer).await?;
+    }
+    let want = (0..n).fold(0u64, |s, v| s.wrapping_add(4 * v + 2));
+    if count != n || sum != want {
+        return Err(format!(
+            "check failed: {count} values summing to {sum}, expected {n} summing to {want}"
+        ));
+    }
+    Ok(start.elapsed())
 }
 
 fn primes_cases() -> Vec<Case> {

@@ -1,6 +1,6 @@
 //! Stream adapters: `take`, `or_done`, `tee`, `bridge`.
 
-use super::source::{send_or_done, stream};
+use super::source::{or_cancelled, send_or_done, stream};
 use crate::chan::{chan, Receiver, TryRecvError, TrySendError};
 use crate::context::Context;
 use crate::select_async;
@@ -18,10 +18,9 @@ pub(crate) async fn recv_or_done<T: Send>(ctx: &Context, rx: &Receiver<T>) -> Op
         Err(TryRecvError::Empty) => {}
     }
     let done = ctx.done();
-    select_async! {
-        recv(rx) -> v => v,
-        recv(&done) -> _ => None,
-    }
+    or_cancelled(rx.recv_async(), done.recv_async())
+        .await
+        .flatten()
 }
 
 /// The book's `take`: the first `n` values of `rx`, then the stream closes (also

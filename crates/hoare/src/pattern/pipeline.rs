@@ -376,7 +376,14 @@ impl<T: Send + 'static, U: Send + 'static> Worker<T, U> {
     {
         let c = &*self.counters;
         let mut waiting_since = Instant::now();
-        while let Some(item) = recv_or_done(&self.stage_ctx, &self.input).await {
+        // The receive does not select on the contexts: when the pipeline is
+        // cancelled, the source stops and each stage's input closes in turn, and a
+        // stage whose worker panicked stops its siblings through `stage_ctx`, checked
+        // after each receive; either way every goroutine ends.
+        while let Some(item) = self.input.recv_async().await {
+            if self.stage_ctx.is_done() {
+                return;
+            }
             let received = Instant::now();
             StageCounters::add(&c.recv_wait_ns, received - waiting_since);
             c.items_in

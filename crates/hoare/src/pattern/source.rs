@@ -1,8 +1,11 @@
 //! Stream sources: `generator`, `repeat`, `repeat_fn`.
 
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
+
 use crate::chan::{chan, Receiver, Sender, TrySendError};
 use crate::context::Context;
-use crate::select_async;
 
 /// Sends `value` on `tx` unless `ctx` is done first. Returns false when the stream
 /// should stop: the context is done or every receiver is gone.
@@ -10,18 +13,38 @@ pub(crate) async fn send_or_done<T: Send>(ctx: &Context, tx: &Sender<T>, value: 
     if ctx.is_done() {
         return false;
     }
-    // A receiver already waiting (or room in the buffer) takes the value without
-    // a select.
+    // A receiver already waiting (or room in the buffer) takes the value at once.
     let value = match tx.try_send(value) {
         Ok(()) => return true,
         Err(TrySendError::Closed(_)) => return false,
         Err(TrySendError::Full(value)) => value,
     };
     let done = ctx.done();
-    select_async! {
-        send(tx, value) -> sent => sent.is_ok(),
-        recv(&done) -> _ => false,
+    match or_cancelled(tx.send_async(value), done.recv_async()).await {
+        Some(sent) => sent.is_ok(),
+        None => false,
     }
+}
+
+/// Awaits `op`, unless `cancelled` completes first (then `op` is dropped, which
+/// withdraws it: a channel operation either happened before or not at all). `op`
+/// is polled first, so the context is only waited on while `op` is pending.
+///
+/// This is a two-case select for the common shape "operation or cancellation",
+/// lighter than the general machinery.
+pub(crate) async fn or_cancelled<F: Future, C: Future>(op: F, cancelled: C) -> Option<F::Output> {
+    let mut op = pin!(op);
+    let mut cancelled = pin!(cancelled);
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = op.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        if cancelled.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Spawns `body` as a goroutine that owns the sending end of a fresh unbuffered
