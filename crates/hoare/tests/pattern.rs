@@ -390,3 +390,22 @@ fn cancel_stops_an_endless_pipeline() {
     drop((p, out));
     leak::verify_none();
 }
+
+/// tee: when one reader leaves, the other still gets every value; and a tee
+/// whose readers both stop reading ends when its context is cancelled.
+#[test]
+fn tee_serves_the_remaining_reader_and_ends_on_cancel() {
+    let _serial = one_at_a_time();
+    let ctx = Context::background();
+    let (a, b) = pattern::tee(&ctx, pattern::generator(&ctx, 0..100));
+    drop(b);
+    assert_eq!(a.iter().collect::<Vec<_>>(), (0..100).collect::<Vec<_>>());
+
+    let (ctx, cancel) = Context::background().with_cancel();
+    let (a, b) = pattern::tee(&ctx, pattern::repeat(&ctx, [1]));
+    assert_eq!(a.recv(), Some(1)); // the tee now waits for `b` to take its copy
+    cancel.cancel();
+    while a.recv().is_some() {}
+    assert!(b.iter().count() <= 1);
+    leak::verify_none();
+}

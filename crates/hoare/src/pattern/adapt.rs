@@ -1,9 +1,12 @@
 //! Stream adapters: `take`, `or_done`, `tee`, `bridge`.
 
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
+
 use super::source::{or_cancelled, send_or_done, stream};
 use crate::chan::{chan, Receiver, TryRecvError, TrySendError};
 use crate::context::Context;
-use crate::select_async;
 
 /// Receives from `rx` unless `ctx` is done first; `None` when `rx` is closed and
 /// drained or the context is done.
@@ -115,17 +118,31 @@ pub fn tee<T: Clone + Send + 'static>(
                     }
                 }
             }
-            while to1.is_some() || to2.is_some() {
-                select_async! {
-                    send(to1, v.clone()) -> sent => {
-                        open1 &= sent.is_ok();
-                        to1 = None;
-                    },
-                    send(to2, v.clone()) -> sent => {
-                        open2 &= sent.is_ok();
-                        to2 = None;
-                    },
-                    recv(&done) -> _ => return,
+            if to1.is_some() || to2.is_some() {
+                // Offer the value to the readers still owed it, at once, until both
+                // took it (or left) or the context is done.
+                let mut s1 = pin!(to1.map(|tx| tx.send_async(v.clone())));
+                let mut s2 = pin!(to2.map(|tx| tx.send_async(v.clone())));
+                let mut cancelled = pin!(done.recv_async());
+                let delivered = poll_fn(|cx| {
+                    for (send, open) in [(s1.as_mut(), &mut open1), (s2.as_mut(), &mut open2)] {
+                        let mut send = send;
+                        if let Some(f) = send.as_mut().as_pin_mut() {
+                            if let Poll::Ready(sent) = f.poll(cx) {
+                                *open &= sent.is_ok();
+                                send.set(None);
+                            }
+                        }
+                    }
+                    if s1.is_none() && s2.is_none() {
+                        return Poll::Ready(true);
+                    }
+                    // Done: the pending offers are withdrawn when they are dropped.
+                    cancelled.as_mut().poll(cx).map(|_| false)
+                })
+                .await;
+                if !delivered {
+                    return;
                 }
             }
             if !open1 && !open2 {
