@@ -5,7 +5,9 @@
 
 mod ch3;
 mod ch3_select;
+mod ch3_sync;
 mod ch4_context;
+mod ch4_patterns;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -27,7 +29,9 @@ pub struct Example {
 /// Every example, in the book's order.
 fn examples() -> Vec<Example> {
     let mut all = ch3::examples();
+    all.extend(ch3_sync::examples());
     all.extend(ch3_select::examples());
+    all.extend(ch4_patterns::examples());
     all.extend(ch4_context::examples());
     all
 }
@@ -115,4 +119,69 @@ fn run_all<'a>(examples: impl Iterator<Item = &'a Example>, out: &mut dyn Write)
         (e.run)(out)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs one example and returns what it printed.
+    fn output_of(name: &str) -> String {
+        let example = examples()
+            .into_iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("no example {name}"));
+        let mut out = Vec::new();
+        (example.run)(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn every_example_runs() {
+        let mut out = Vec::new();
+        run_all(examples().iter(), &mut out).unwrap();
+        assert!(!out.is_empty());
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = examples().iter().map(|e| e.name).collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    #[test]
+    fn chapter_4_examples_print_the_books_output() {
+        assert_eq!(output_of("pipeline"), "6\n10\n14\n18\n");
+        assert_eq!(output_of("bridge"), "0 1 2 3 4 5 6 7 8 9\n");
+        assert_eq!(
+            output_of("tee"),
+            "out1: 1, out2: 1\nout1: 2, out2: 2\nout1: 1, out2: 1\nout1: 2, out2: 2\n"
+        );
+        let errors = output_of("error-handling");
+        let lines: Vec<&str> = errors.lines().collect();
+        assert_eq!(lines.len(), 5, "{errors}");
+        assert_eq!(lines[1], "Response: 200 OK");
+        assert_eq!(lines[4], "Too many errors, breaking!");
+    }
+
+    #[test]
+    fn chapter_3_sync_examples_print_the_books_output() {
+        let queue = output_of("cond-queue");
+        assert_eq!(queue.matches("Adding to queue").count(), 10);
+        assert_eq!(queue.matches("Removed from queue").count(), 10);
+        let said = output_of("cond-broadcast");
+        let mut clicks: Vec<&str> = said.lines().collect();
+        clicks.sort_unstable();
+        assert_eq!(
+            clicks,
+            [
+                "Displaying annoying dialog box!",
+                "Maximizing window.",
+                "Mouse clicked."
+            ]
+        );
+    }
 }
