@@ -304,7 +304,10 @@ impl Context {
             kind,
         };
         let child = Context(match self.canceler() {
-            Some(parent) => state::make_child(&parent.0, make),
+            Some(parent) => {
+                let direct = Arc::ptr_eq(&parent.0, &self.0);
+                state::make_child(&parent.0, direct, make)
+            }
             None => Arc::new(make(None)),
         });
         if deadline.is_some() {

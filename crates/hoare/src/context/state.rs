@@ -43,6 +43,10 @@ pub(crate) struct CancelState {
     pub(crate) waiters: WaitQueue,
 }
 
+/// A cancelable node's link to the node that lists it: that node (`None`: the
+/// direct parent) and the slot.
+pub(crate) type Link = (Option<Arc<Node>>, usize);
+
 /// A function to run when the context is done, with where it was given.
 pub(crate) type AfterFn = Box<dyn FnOnce() + Send + 'static>;
 
@@ -66,8 +70,10 @@ struct Inner {
     children: Vec<Option<Weak<Node>>>,
     /// Free slots of `children`, to reuse.
     free: Vec<usize>,
-    /// The parent's node (whose cancel state lists this one) and our slot there.
-    parent: Option<(Arc<Node>, usize)>,
+    /// The node whose cancel state lists this one, and our slot there. `None` for
+    /// the node when it is this one's direct parent (`Node::parent`), which
+    /// already holds it: one reference count less per child.
+    parent: Option<(Option<Arc<Node>>, usize)>,
 }
 
 impl fmt::Debug for CancelState {
@@ -84,8 +90,9 @@ fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 impl CancelState {
-    /// A live state; `parent` is the parent's node and this one's slot there.
-    pub(crate) fn new(deadline: Option<Instant>, parent: Option<(Arc<Node>, usize)>) -> Self {
+    /// A live state; `parent` is the listing node (see `Inner::parent`) and this
+    /// one's slot there.
+    pub(crate) fn new(deadline: Option<Instant>, parent: Option<Link>) -> Self {
         Self {
             deadline,
             state: AtomicU8::new(LIVE),
@@ -118,7 +125,7 @@ impl CancelState {
     /// Takes the link to the parent out (when the node is being dropped).
     pub(crate) fn take_parent_link(&mut self) -> Option<Arc<Node>> {
         let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
-        inner.parent.take().map(|(p, _)| p)
+        inner.parent.take().and_then(|(p, _)| p)
     }
 
     /// Why the context is done: the cause given, else its error; `None` if live.
@@ -134,7 +141,8 @@ impl CancelState {
 /// already done, makes it unlisted and cancels it at once.
 pub(crate) fn make_child(
     parent: &Arc<Node>,
-    make: impl FnOnce(Option<(Arc<Node>, usize)>) -> Node,
+    direct: bool,
+    make: impl FnOnce(Option<Link>) -> Node,
 ) -> Arc<Node> {
     let Some(p) = parent.own_state() else {
         return Arc::new(make(None));
@@ -149,7 +157,8 @@ pub(crate) fn make_child(
                 pi.children.len() - 1
             }
         };
-        let child = Arc::new(make(Some((parent.clone(), slot))));
+        let link = (if direct { None } else { Some(parent.clone()) }, slot);
+        let child = new_in_place(|| make(Some(link)));
         pi.children[slot] = Some(Arc::downgrade(&child));
         return child;
     }
@@ -165,6 +174,22 @@ pub(crate) fn make_child(
         }
     }
     child
+}
+
+/// `Arc::new(make())`, with the node written straight into the allocation rather
+/// than built on the stack and copied (a node is a few hundred bytes, and making
+/// children is a hot path).
+fn new_in_place(make: impl FnOnce() -> Node) -> Arc<Node> {
+    let mut arc = Arc::<Node>::new_uninit();
+    match Arc::get_mut(&mut arc) {
+        Some(slot) => {
+            slot.write(make());
+            // SAFETY: the slot was just initialised, and nothing else refers to it.
+            unsafe { arc.assume_init() }
+        }
+        // Unreachable (the allocation is new, so unique), but never unsound.
+        None => Arc::new(make()),
+    }
 }
 
 /// Cancels `node` (a cancelable node) and every descendant, with `err` and `cause`
@@ -226,6 +251,13 @@ fn cancel_one(
         stack.extend(children.into_iter().flatten().filter_map(|w| w.upgrade()));
     }
     if let Some((p, slot)) = parent {
+        let p = match &p {
+            Some(p) => p,
+            None => match &n.parent {
+                Some(direct) => &direct.0,
+                None => return,
+            },
+        };
         if let Some(ps) = p.own_state() {
             let mut pi = lock(&ps.inner);
             if let Some(entry) = pi.children.get_mut(slot) {
@@ -313,4 +345,38 @@ pub(crate) fn children(node: &Node) -> usize {
             .filter(|c| c.as_ref().is_some_and(|w| w.strong_count() > 0))
             .count()
     })
+}
+
+/// Small cases of the child list and the in-place node construction, sized to run
+/// under miri as well.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::context::Context;
+
+    #[test]
+    fn children_are_listed_detached_and_freed() {
+        let (root, cancel_root) = Context::background().with_cancel();
+        let (a, cancel_a) = root.with_cancel();
+        let (b, _cancel_b) = a.with_cancel(); // a grandchild
+        static KEY: crate::context::Key<u8> = crate::context::Key::new("k");
+        let valued = b.with_value(&KEY, 7);
+        let (c, cancel_c) = valued.with_cancel(); // listed by `b`, not its parent
+        assert_eq!(
+            (root.__children(), a.__children(), b.__children()),
+            (1, 1, 1)
+        );
+        drop(cancel_c);
+        assert!(c.err().is_some());
+        assert_eq!(b.__children(), 0, "a canceled child leaves its list");
+        drop(cancel_a);
+        assert!(
+            b.err().is_some(),
+            "canceling a parent cancels the grandchild"
+        );
+        assert_eq!(root.__children(), 0);
+        let (d, _cancel_d) = a.with_cancel(); // a child of a canceled parent
+        assert!(d.err().is_some());
+        drop(cancel_root);
+        drop((a, b, c, d, valued, root));
+    }
 }
