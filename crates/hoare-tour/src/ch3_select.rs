@@ -1,15 +1,15 @@
 //! Chapter 3, the `select` statement: waiting on several channels at once.
 //!
-//! The book's sleeps are seconds long; here they are milliseconds, so the tour runs
-//! quickly. What each example prints has the book's shape.
+//! The book's waits run at the book's pace, scaled by `--speed`
+//! ([`crate::book`]). What each example prints has the book's shape.
 
 use std::io::{self, Write};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use hoare::{chan, select, time};
 
-use crate::Example;
+use crate::{book_secs, Example};
 
 pub fn examples() -> Vec<Example> {
     vec![
@@ -46,7 +46,7 @@ fn select_unblock(out: &mut dyn Write) -> io::Result<()> {
     let start = Instant::now();
     let (c_tx, c) = chan::<()>(0);
     let closer = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(50));
+        thread::sleep(book_secs(5.0));
         // Closing wakes the select; `close` cannot fail on a fresh channel.
         let _ = c_tx.close();
     });
@@ -81,7 +81,7 @@ fn select_timeout(out: &mut dyn Write) -> io::Result<()> {
     let (_c_tx, c) = chan::<()>(0);
     select! {
         recv(&c) -> _ => writeln!(out, "Received from c.")?,
-        recv(time::after(Duration::from_millis(20))) -> _ => writeln!(out, "Timed out.")?,
+        recv(time::after(book_secs(1.0))) -> _ => writeln!(out, "Timed out.")?,
     }
     Ok(())
 }
@@ -91,7 +91,7 @@ fn select_timeout(out: &mut dyn Write) -> io::Result<()> {
 fn select_default(out: &mut dyn Write) -> io::Result<()> {
     let (done_tx, done) = chan::<()>(0);
     let closer = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(50));
+        thread::sleep(book_secs(5.0));
         drop(done_tx); // the last sender gone: `done` is closed
     });
     let mut work_counter = 0;
@@ -102,7 +102,7 @@ fn select_default(out: &mut dyn Write) -> io::Result<()> {
         }
         // Simulate work.
         work_counter += 1;
-        thread::sleep(Duration::from_millis(10));
+        thread::sleep(book_secs(1.0));
     }
     closer.join().expect("the closer does not panic");
     writeln!(

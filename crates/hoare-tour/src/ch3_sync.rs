@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use hoare::sync::{Cond, Pool, WaitGroup};
 
-use crate::Example;
+use crate::{book_secs, Example};
 
 pub fn examples() -> Vec<Example> {
     vec![
@@ -50,7 +50,7 @@ fn cond_queue(out: &mut dyn Write) -> io::Result<()> {
         drop(queue);
         let (shared, lines_tx) = (shared.clone(), lines_tx.clone());
         drop(wg.go(move || {
-            std::thread::sleep(Duration::from_millis(1)); // the book: 1 s
+            std::thread::sleep(book_secs(1.0));
             let mut queue = shared.0.lock().unwrap_or_else(|p| p.into_inner());
             queue.pop_front();
             let _ = lines_tx.send("Removed from queue".to_string());

@@ -1,7 +1,7 @@
 //! Chapter 4: preventing goroutine leaks, and the context package.
 //!
-//! The book's waits are seconds and minutes; here they are milliseconds, so the
-//! tour runs quickly. What each example prints has the book's shape.
+//! The book's waits run at the book's pace, scaled by `--speed`
+//! ([`crate::book`]). What each example prints has the book's shape.
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use hoare::context::{Context, Error};
 use hoare::{chan, go, leak, select, time};
 
-use crate::Example;
+use crate::{book_secs, Example};
 
 pub fn examples() -> Vec<Example> {
     vec![
@@ -52,7 +52,7 @@ fn leak_do_work(out: &mut dyn Write) -> io::Result<()> {
         }
         let _ = log_tx.send_async("doWork exited.").await;
     }));
-    std::thread::sleep(Duration::from_millis(20)); // the book: 1 s
+    std::thread::sleep(book_secs(1.0));
     writeln!(out, "Canceling doWork goroutine...")?;
     cancel.cancel();
     let _ = terminated.recv(); // <-terminated
@@ -107,11 +107,11 @@ fn context_greeting(out: &mut dyn Write) -> io::Result<()> {
     fn locale(ctx: &Context) -> Result<&'static str, Error> {
         select! {
             recv(ctx.done()) -> _ => Err(ctx.err().unwrap_or(Error::Canceled)),
-            recv(time::after(Duration::from_secs(6))) -> _ => Ok("EN/US"),
+            recv(time::after(book_secs(60.0))) -> _ => Ok("EN/US"),
         }
     }
     fn gen_greeting(ctx: &Context) -> Result<&'static str, Error> {
-        let (ctx, _cancel) = ctx.with_timeout(Duration::from_millis(100));
+        let (ctx, _cancel) = ctx.with_timeout(book_secs(1.0));
         locale(&ctx).map(|_| "hello")
     }
     fn gen_farewell(ctx: &Context) -> Result<&'static str, Error> {

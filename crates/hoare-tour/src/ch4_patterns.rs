@@ -1,8 +1,8 @@
 //! Chapter 4: confinement, the or-channel, error handling, pipelines, fan-out and
 //! fan-in, or-done, tee, bridge, and queuing, with `hoare::pattern`.
 //!
-//! The book's waits are seconds and hours; here they are milliseconds, so the tour
-//! runs quickly. What each example prints has the book's shape.
+//! The book's waits run at the book's pace, scaled by `--speed`
+//! ([`crate::book`]). What each example prints has the book's shape.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,7 +12,7 @@ use hoare::context::Context;
 use hoare::pattern::{self, Pipeline, PipelineError};
 use hoare::{chan, go_blocking, time};
 
-use crate::Example;
+use crate::{book, book_secs, Example};
 
 pub fn examples() -> Vec<Example> {
     vec![
@@ -25,7 +25,7 @@ pub fn examples() -> Vec<Example> {
         Example {
             name: "or-channel",
             chapter: 4,
-            summary: "or over signals of 2h, 5m, 1s, 1h, 1m fires with the first (scaled to ms)",
+            summary: "or over signals of 2h, 5m, 1s, 1h, 1m fires with the first",
             run: or_channel,
         },
         Example {
@@ -103,17 +103,16 @@ fn confinement_lexical(out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// The or-channel over five signals; the shortest (the book's 1 s, here 10 ms)
-/// wins. One goroutine watches all five, where the book grows a tree.
+/// The or-channel over five signals; the shortest (the book's 1 s) wins. One goroutine watches all five, where the book grows a tree.
 fn or_channel(out: &mut dyn Write) -> io::Result<()> {
-    let ms = Duration::from_millis;
     let start = Instant::now();
+    let sig = |secs: f64| time::after(book_secs(secs));
     let done = pattern::or([
-        time::after(ms(2 * 3600)),
-        time::after(ms(5 * 60)),
-        time::after(ms(10)),
-        time::after(ms(3600)),
-        time::after(ms(60)),
+        sig(2.0 * 3600.0),
+        sig(5.0 * 60.0),
+        sig(1.0),
+        sig(3600.0),
+        sig(60.0),
     ]);
     let _ = done.recv();
     writeln!(out, "done after {:?}", start.elapsed())
@@ -290,7 +289,9 @@ fn queuing(out: &mut dyn Write) -> io::Result<()> {
         .buffer(4)
         .stage("parse", 1, |v| v)
         .stage_async("slow lookup", 1, |v| async move {
-            time::after(Duration::from_micros(500)).recv_async().await; // a slow call
+            time::after(book(Duration::from_millis(1)))
+                .recv_async()
+                .await; // a slow call
             v
         })
         .stage("format", 1, |v| v.to_string());

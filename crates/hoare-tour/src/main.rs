@@ -1,8 +1,12 @@
 //! `hoare-tour`: the examples of *Concurrency in Go*, written with hoare and run live.
 //!
 //! `hoare-tour` runs every example in order; `hoare-tour list` lists them;
-//! `hoare-tour run NAME...` runs the chosen ones; `--chapter N` keeps one chapter.
+//! `hoare-tour run NAME...` runs the chosen ones; `--chapter N` keeps one chapter;
+//! `--speed F` runs the book's sleeps and intervals F times faster; `--json` prints
+//! one event per line for machines.
 
+mod ch1;
+mod ch2;
 mod ch3;
 mod ch3_select;
 mod ch3_sync;
@@ -11,6 +15,8 @@ mod ch4_patterns;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
@@ -28,12 +34,39 @@ pub struct Example {
 
 /// Every example, in the book's order.
 fn examples() -> Vec<Example> {
-    let mut all = ch3::examples();
+    let mut all = ch1::examples();
+    all.extend(ch2::examples());
+    all.extend(ch3::examples());
     all.extend(ch3_sync::examples());
     all.extend(ch3_select::examples());
     all.extend(ch4_patterns::examples());
     all.extend(ch4_context::examples());
     all
+}
+
+/// The speed-up of the book's durations, as `f64` bits (1.0: the book's own).
+static SPEED: AtomicU64 = AtomicU64::new(0x3FF0_0000_0000_0000);
+
+/// Sets how many times faster than the book the examples run.
+fn set_speed(speed: f64) {
+    SPEED.store(speed.to_bits(), Ordering::Relaxed);
+}
+
+/// A duration of the book (a sleep, a timeout, an interval), scaled by `--speed`.
+pub fn book(d: Duration) -> Duration {
+    d.div_f64(f64::from_bits(SPEED.load(Ordering::Relaxed)))
+}
+
+/// `book` for a number of the book's seconds.
+pub fn book_secs(secs: f64) -> Duration {
+    book(Duration::from_secs_f64(secs))
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 => Ok(f),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -45,6 +78,12 @@ struct Cli {
     /// Only the examples of this chapter.
     #[arg(long, global = true)]
     chapter: Option<u8>,
+    /// Run the book's sleeps and intervals this many times faster (e.g. 100).
+    #[arg(long, global = true, default_value = "1", value_parser = parse_speed)]
+    speed: f64,
+    /// Print one JSON object per line (start, output line, end of each example).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -63,15 +102,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    set_speed(cli.speed);
     let all: Vec<Example> = examples()
         .into_iter()
         .filter(|e| cli.chapter.is_none_or(|c| e.chapter == c))
         .collect();
     let stdout = io::stdout();
     let mut out = stdout.lock();
+    let style = if cli.json { Style::Json } else { Style::Text };
     let result = match cli.command {
         Some(Command::List) => list(&all, &mut out),
-        None => run_all(all.iter(), &mut out),
+        None => run_all(all.iter(), &mut out, style),
         Some(Command::Run { names }) => {
             let unknown: Vec<&String> = names
                 .iter()
@@ -89,6 +130,7 @@ fn main() -> ExitCode {
             run_all(
                 all.iter().filter(|e| names.iter().any(|n| n == e.name)),
                 &mut out,
+                style,
             )
         }
     };
@@ -108,25 +150,103 @@ fn list(all: &[Example], out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn run_all<'a>(examples: impl Iterator<Item = &'a Example>, out: &mut dyn Write) -> io::Result<()> {
+/// How `run_all` prints.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Style {
+    /// Headings and the examples' output, for people; progress on stderr.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn run_all<'a>(
+    examples: impl Iterator<Item = &'a Example>,
+    out: &mut dyn Write,
+    style: Style,
+) -> io::Result<()> {
     let mut chapter = None;
     for e in examples {
-        if chapter != Some(e.chapter) {
-            chapter = Some(e.chapter);
-            writeln!(out, "\n==== Chapter {} ====", e.chapter)?;
+        match style {
+            Style::Text => {
+                if chapter != Some(e.chapter) {
+                    chapter = Some(e.chapter);
+                    writeln!(out, "\n==== Chapter {} ====", e.chapter)?;
+                }
+                writeln!(out, "\n--- {}: {} ---", e.name, e.summary)?;
+                let progress = Progress::start(e.name);
+                let result = (e.run)(out);
+                progress.stop();
+                result?;
+            }
+            Style::Json => {
+                let event = |kind: &str, extra: serde_json::Value| {
+                    let mut v = serde_json::json!({
+                        "event": kind,
+                        "example": e.name,
+                        "chapter": e.chapter,
+                    });
+                    if let (Some(map), serde_json::Value::Object(more)) = (v.as_object_mut(), extra)
+                    {
+                        map.extend(more);
+                    }
+                    v
+                };
+                writeln!(
+                    out,
+                    "{}",
+                    event("start", serde_json::json!({"summary": e.summary}))
+                )?;
+                let start = Instant::now();
+                let mut buf = Vec::new();
+                let result = (e.run)(&mut buf);
+                for line in String::from_utf8_lossy(&buf).lines() {
+                    writeln!(out, "{}", event("line", serde_json::json!({"text": line})))?;
+                }
+                let end = serde_json::json!({
+                    "ok": result.is_ok(),
+                    "elapsed_ms": start.elapsed().as_secs_f64() * 1e3,
+                    "error": result.as_ref().err().map(|e| e.to_string()),
+                });
+                writeln!(out, "{}", event("end", end))?;
+                result?;
+            }
         }
-        writeln!(out, "\n--- {}: {} ---", e.name, e.summary)?;
-        (e.run)(out)?;
     }
     Ok(())
+}
+
+/// Notes on stderr, every few seconds, that a long example is still running.
+struct Progress {
+    stop: hoare::chan::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(name: &'static str) -> Progress {
+        let (stop, stopped) = hoare::chan::<()>(0);
+        let thread = std::thread::spawn(move || {
+            let start = Instant::now();
+            while stopped.recv_timeout(Duration::from_secs(3)).is_err() && !stopped.is_closed() {
+                eprintln!("  ... {name} is still running ({:.0?})", start.elapsed());
+            }
+        });
+        Progress { stop, thread }
+    }
+
+    fn stop(self) {
+        drop(self.stop); // closes the channel: the thread's wait ends
+        let _ = self.thread.join();
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Runs one example and returns what it printed.
+    /// Runs one example (the book's durations 200 times faster) and returns what it
+    /// printed.
     fn output_of(name: &str) -> String {
+        set_speed(200.0);
         let example = examples()
             .into_iter()
             .find(|e| e.name == name)
@@ -138,9 +258,52 @@ mod tests {
 
     #[test]
     fn every_example_runs() {
+        set_speed(200.0);
         let mut out = Vec::new();
-        run_all(examples().iter(), &mut out).unwrap();
+        run_all(examples().iter(), &mut out, Style::Text).unwrap();
         assert!(!out.is_empty());
+    }
+
+    #[test]
+    fn json_style_prints_one_event_per_line() {
+        set_speed(200.0);
+        let all = examples();
+        let pipeline = all.iter().filter(|e| e.name == "pipeline");
+        let mut out = Vec::new();
+        run_all(pipeline, &mut out, Style::Json).unwrap();
+        let events: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let kinds: Vec<&str> = events
+            .iter()
+            .map(|e| e["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["start", "line", "line", "line", "line", "end"]);
+        assert_eq!(events[1]["text"], "6");
+        assert_eq!(events[5]["ok"], true);
+    }
+
+    #[test]
+    fn speed_must_be_a_positive_number() {
+        assert_eq!(parse_speed("100"), Ok(100.0));
+        for bad in ["0", "-2", "NaN", "inf", "fast"] {
+            assert!(parse_speed(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn chapter_1_examples_show_the_books_hazards() {
+        let deadlock = output_of("deadlock");
+        assert!(deadlock.starts_with("deadlock detected: "), "{deadlock}");
+        assert!(
+            deadlock.contains("waits for b, held by printSum(b, a)"),
+            "{deadlock}"
+        );
+        let starvation = output_of("starvation");
+        assert!(starvation.contains("Greedy worker was able to execute"));
+        assert!(starvation.contains("Polite worker was able to execute"));
     }
 
     #[test]
