@@ -8,6 +8,7 @@
 mod ch1;
 mod ch2;
 mod ch3;
+mod ch3_goroutines;
 mod ch3_select;
 mod ch3_sync;
 mod ch4_context;
@@ -36,6 +37,7 @@ pub struct Example {
 fn examples() -> Vec<Example> {
     let mut all = ch1::examples();
     all.extend(ch2::examples());
+    all.extend(ch3_goroutines::examples());
     all.extend(ch3::examples());
     all.extend(ch3_sync::examples());
     all.extend(ch3_select::examples());
@@ -103,6 +105,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     set_speed(cli.speed);
+    if let Some(c) = cli.chapter {
+        let mut chapters: Vec<u8> = examples().iter().map(|e| e.chapter).collect();
+        chapters.dedup();
+        if !chapters.contains(&c) {
+            let list: Vec<String> = chapters.iter().map(u8::to_string).collect();
+            eprintln!(
+                "hoare-tour: there is no chapter {c}; the chapters are {}",
+                list.join(", ")
+            );
+            return ExitCode::FAILURE;
+        }
+    }
     let all: Vec<Example> = examples()
         .into_iter()
         .filter(|e| cli.chapter.is_none_or(|c| e.chapter == c))
