@@ -17,10 +17,22 @@ use crate::{book, book_secs, Example};
 pub fn examples() -> Vec<Example> {
     vec![
         Example {
+            name: "confinement-ad-hoc",
+            chapter: 4,
+            summary: "loopData alone reads `data`: Go's convention, Rust's move",
+            run: confinement_ad_hoc,
+        },
+        Example {
             name: "confinement-lexical",
             chapter: 4,
             summary: "the channel's owner writes, the consumer only reads; printData on halves",
             run: confinement_lexical,
+        },
+        Example {
+            name: "for-select",
+            chapter: 4,
+            summary: "sending iteration values until done; looping with a default until done",
+            run: for_select,
         },
         Example {
             name: "or-channel",
@@ -71,6 +83,62 @@ pub fn examples() -> Vec<Example> {
             run: queuing,
         },
     ]
+}
+
+/// The book's ad hoc confinement: only `loop_data` touches `data`, by convention
+/// in Go; in Rust `data` moves into the goroutine, so the convention is checked.
+fn confinement_ad_hoc(out: &mut dyn Write) -> io::Result<()> {
+    let data = vec![0, 0, 0, 0];
+    let (handle_data, rx) = chan::<i32>(0);
+    drop(go_blocking(move || {
+        for d in data {
+            if handle_data.send(d).is_err() {
+                return;
+            }
+        }
+    }));
+    for num in &rx {
+        writeln!(out, "{num}")?;
+    }
+    Ok(())
+}
+
+/// The two for-select loops of the book: send each value of a slice unless done;
+/// and do work in a loop, checking done without blocking (`default`).
+fn for_select(out: &mut dyn Write) -> io::Result<()> {
+    let (ctx, cancel) = Context::background().with_cancel();
+    let (string_stream, rx) = chan::<&str>(0);
+    let sender = {
+        let ctx = ctx.clone();
+        go_blocking(move || {
+            for s in ["a", "b", "c"] {
+                hoare::select! {
+                    recv(ctx.done()) -> _ => return,
+                    send(&string_stream, s) -> _ => {},
+                }
+            }
+        })
+    };
+    let got: Vec<&str> = rx.iter().collect();
+    writeln!(out, "sent until done: {got:?}")?;
+    let _ = sender.join();
+
+    let mut cycles = 0;
+    let stop_after = time::after(book_secs(1.0));
+    loop {
+        hoare::select! {
+            recv(ctx.done()) -> _ => break,
+            recv(&stop_after) -> _ => cancel.cancel(),
+            default => {}
+        }
+        cycles += 1; // work that must not wait on the select
+        std::thread::yield_now();
+    }
+    writeln!(
+        out,
+        "did {} units of work before done",
+        if cycles > 0 { "some" } else { "no" }
+    )
 }
 
 /// The book's chanOwner and consumer, then printData over the two halves of
