@@ -93,6 +93,7 @@
 //! | `time.After(d)` / `time.Tick(d)` | [`time::after`] / [`time::tick`] |
 //! | `go f()` | [`go`](go()) / [`go_blocking`] |
 //! | `context.WithCancel(ctx)` | [`ctx.with_cancel()`](context::Context::with_cancel) |
+//! | `rate.NewLimiter(r, b)`; `lim.Wait(ctx)` | [`rate::Limiter::new(r, b)`](rate::Limiter::new); [`lim.wait(&ctx)`](rate::Limiter::wait) |
 //!
 //! `Mutex`, `RwLock` and `Once` are std's ([`std::sync`]); hoare does not wrap them.
 
@@ -104,6 +105,7 @@ pub mod context;
 mod go;
 pub mod leak;
 mod loom;
+pub mod rate;
 pub mod select;
 pub mod sync;
 pub mod time;

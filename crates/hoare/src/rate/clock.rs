@@ -1,0 +1,97 @@
+//! Instants as signed nanoseconds from one process-wide anchor, and the clock that
+//! the limiter's "now" forms read.
+//!
+//! Every limiter keeps its times as `i64` nanoseconds relative to the same anchor
+//! (the first time any limiter looked at the clock), so an instant converts once
+//! and the arithmetic is Go's `time.Duration` arithmetic. [`NEVER`] stands for Go's
+//! zero `time.Time`: earlier than any instant, and a difference with it saturates
+//! as Go's `Time.Sub` does.
+//!
+//! The clock: inside a tokio runtime it is tokio's ([`crate::time::now`]), so a test
+//! that pauses tokio's clock sees the limiter follow it. Outside a runtime (plain
+//! threads) it reads the CPU's time-stamp counter through `quanta`, calibrated
+//! against the monotonic clock, which costs about a third of `Instant::now()`; that
+//! is what keeps `allow()` cheaper than a mutex. Both clocks count from the same
+//! anchor; the counter is calibrated against the monotonic clock when the anchor is
+//! taken, so the two agree to within the calibration's drift, and a reading that
+//! goes back in time is handled as x/time/rate handles one (no tokens accrue).
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Go's zero `time.Time`: before every instant.
+pub(crate) const NEVER: i64 = i64::MIN;
+
+struct Anchor {
+    at: Instant,
+    #[cfg(not(any(loom, miri)))]
+    counter: quanta::Clock,
+    #[cfg(not(any(loom, miri)))]
+    counter_at: quanta::Instant,
+}
+
+static ANCHOR: OnceLock<Anchor> = OnceLock::new();
+
+fn anchor() -> &'static Anchor {
+    ANCHOR.get_or_init(|| {
+        #[cfg(not(any(loom, miri)))]
+        {
+            let counter = quanta::Clock::new();
+            let counter_at = counter.now();
+            Anchor {
+                at: Instant::now(),
+                counter,
+                counter_at,
+            }
+        }
+        #[cfg(any(loom, miri))]
+        Anchor { at: Instant::now() }
+    })
+}
+
+/// Now, in nanoseconds from the anchor.
+#[inline]
+pub(crate) fn now() -> i64 {
+    let anchor = anchor();
+    #[cfg(not(any(loom, miri)))]
+    if tokio::runtime::Handle::try_current().is_err() {
+        let elapsed = anchor.counter.now().saturating_duration_since(anchor.counter_at);
+        return i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX);
+    }
+    from_instant_with(anchor, crate::time::now())
+}
+
+/// `at` in nanoseconds from the anchor (saturating; never [`NEVER`]).
+pub(crate) fn from_instant(at: Instant) -> i64 {
+    from_instant_with(anchor(), at)
+}
+
+fn from_instant_with(anchor: &Anchor, at: Instant) -> i64 {
+    match at.checked_duration_since(anchor.at) {
+        Some(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+        None => {
+            let before = anchor.at.duration_since(at).as_nanos();
+            // NEVER + 1 at most, so that a real instant is never taken for NEVER.
+            i64::try_from(before).map_or(NEVER + 1, |b| (-b).max(NEVER + 1))
+        }
+    }
+}
+
+/// The instant `nanos` from the anchor, or `None` for [`NEVER`] or an instant the
+/// platform cannot represent.
+pub(crate) fn to_instant(nanos: i64) -> Option<Instant> {
+    let anchor = anchor().at;
+    if nanos == NEVER {
+        None
+    } else if nanos >= 0 {
+        anchor.checked_add(Duration::from_nanos(nanos as u64))
+    } else {
+        anchor.checked_sub(Duration::from_nanos(nanos.unsigned_abs()))
+    }
+}
+
+/// `a - b` with Go's `Time.Sub` saturation.
+#[inline]
+pub(crate) fn sub(a: i64, b: i64) -> i64 {
+    a.saturating_sub(b)
+}
