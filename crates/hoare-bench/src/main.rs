@@ -17,6 +17,7 @@ mod go;
 mod harness;
 mod peers;
 mod report;
+mod rate;
 mod select;
 mod spawn;
 mod sync;
@@ -39,6 +40,7 @@ pub fn registry() -> Vec<Scenario> {
     all.extend(context::scenarios());
     all.extend(spawn::scenarios());
     all.extend(sync::scenarios());
+    all.extend(rate::scenarios());
     all
 }
 

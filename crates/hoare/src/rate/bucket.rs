@@ -135,6 +135,7 @@ impl Bucket {
         }
     }
 
+    #[inline]
     pub(crate) fn limit(&self) -> Limit {
         // ORDERING: a lone read of a value that is replaced whole; nothing else is
         // read on the strength of it.
@@ -149,8 +150,8 @@ impl Bucket {
     /// x/time/rate's `reserveN(t, n, maxFutureReserve)`.
     #[inline]
     pub(crate) fn reserve(&self, t: i64, n: usize, max_wait: i64) -> Reserved {
-        let limit = self.limit();
-        if limit.is_inf() {
+        // ORDERING: as in `limit`.
+        if self.limit.load(Relaxed) == f64::INFINITY.to_bits() {
             // As x/time/rate: allowed at once, whatever the burst, and the state is
             // not touched. (Its reservation carries a zero limit.)
             return Reserved {
@@ -178,31 +179,25 @@ impl Bucket {
             // ORDERING: the `Acquire` load (or failed exchange) of `word` above made
             // the configuration published with it visible (invariant 1); a newer
             // one read here means `word` has changed and the exchange below fails.
-            let limit = Limit::from(f64::from_bits(self.limit.load(Relaxed)));
-            let burst = self.burst.load(Relaxed) as usize;
+            let limit = f64::from_bits(self.limit.load(Relaxed));
+            let burst = self.burst.load(Relaxed);
             let base = self.base.load(Relaxed) as i64;
-            if n > burst {
+            if n as u64 > burst {
                 // x/time/rate: `ok = n <= burst && ...`, and nothing changes.
-                return Some(Reserved::denied(limit));
+                return Some(Reserved::denied(Limit::from(limit)));
             }
             if max_wait < 0 {
                 // The wait is never negative, so it never fits.
-                return Some(Reserved::denied(limit));
+                return Some(Reserved::denied(Limit::from(limit)));
             }
-            let last = base.saturating_add(((word & !GEN_MASK) >> OFF_SHIFT) as i64);
-            if t < last {
-                return None; // time went back: x/time/rate's special case
-            }
-            // x/time/rate's `advance(t)`, with `tokens = burst - k`.
-            let burst_tokens = burst as f64;
-            let held = burst_tokens - (word & K_MASK) as f64;
-            let tokens = (held + limit.tokens_from_nanos(clock::sub(t, last))).min(burst_tokens);
-            // The result has the fast shape only from a full bucket.
+            let Some(k) = next_k(word, limit, burst, base, t, n) else {
+                return None;
+            };
             let off = clock::sub(t, base);
-            if tokens != burst_tokens || n as u64 > K_MASK || !(0..OFF_LIMIT).contains(&off) {
+            if !(0..OFF_LIMIT).contains(&off) {
                 return None;
             }
-            let next = (word & GEN_MASK) | (off as u64) << OFF_SHIFT | n as u64;
+            let next = (word & GEN_MASK) | (off as u64) << OFF_SHIFT | k;
             // ORDERING: `AcqRel` keeps this update in the release sequence of the
             // store that published the configuration, and orders it with the
             // previous update; `Acquire` on failure, as for the load above.
@@ -212,7 +207,7 @@ impl Bucket {
                         ok: true,
                         tokens: n,
                         time_to_act: t,
-                        limit,
+                        limit: Limit::from(limit),
                     })
                 }
                 Err(now) => word = now,
@@ -287,6 +282,43 @@ impl Bucket {
         };
         advance(&view, t).1
     }
+}
+
+/// The fast path's arithmetic: x/time/rate's `advance(t)` and `tokens -= n` on the
+/// state in `word` (`tokens = burst - k`, `last = base + off`), returning the `k` of
+/// the result, or `None` when the result must wait or has no fast shape.
+///
+/// Two common cases skip the float arithmetic, with the same result:
+/// - refilled: when `elapsed · limit` is at least `k` by a margin far above the
+///   rounding error of either product, x/time/rate's `tokens` is `burst` exactly
+///   (`(burst - k) + x >= burst` for any `x >= k`, rounding being monotonic), so the
+///   result is `burst - n`;
+/// - `t` at or before `last`: nothing accrues, so the result is `burst - (k + n)`.
+#[inline]
+fn next_k(word: u64, limit: f64, burst: u64, base: i64, t: i64, n: usize) -> Option<u64> {
+    let k = word & K_MASK;
+    let n = n as u64;
+    let last = base.saturating_add(((word & !GEN_MASK) >> OFF_SHIFT) as i64);
+    let elapsed = clock::sub(t, last.min(t));
+    let refilled = k == 0 || elapsed as f64 * (limit * 1e-9) >= k as f64 * (1.0 + 1e-9);
+    let next = if refilled {
+        n
+    } else if elapsed == 0 {
+        k + n
+    } else {
+        // The general case, computed as x/time/rate does.
+        let burst_tokens = burst as f64;
+        let tokens = ((burst_tokens - k as f64) + Limit::from(limit).tokens_from_nanos(elapsed))
+            .min(burst_tokens);
+        let after = tokens - n as f64;
+        let next = burst_tokens - after;
+        let whole = next as u64;
+        if after < 0.0 || whole as f64 != next || burst_tokens - whole as f64 != after {
+            return None;
+        }
+        whole
+    };
+    (next <= K_MASK && next <= burst).then_some(next)
 }
 
 /// x/time/rate's `advance`: the time and the tokens at `t`, without changing `st`.

@@ -27,7 +27,7 @@ struct Anchor {
     #[cfg(not(any(loom, miri)))]
     counter: quanta::Clock,
     #[cfg(not(any(loom, miri)))]
-    counter_at: quanta::Instant,
+    counter_at: u64,
 }
 
 static ANCHOR: OnceLock<Anchor> = OnceLock::new();
@@ -37,7 +37,7 @@ fn anchor() -> &'static Anchor {
         #[cfg(not(any(loom, miri)))]
         {
             let counter = quanta::Clock::new();
-            let counter_at = counter.now();
+            let counter_at = counter.raw();
             Anchor {
                 at: Instant::now(),
                 counter,
@@ -55,8 +55,8 @@ pub(crate) fn now() -> i64 {
     let anchor = anchor();
     #[cfg(not(any(loom, miri)))]
     if tokio::runtime::Handle::try_current().is_err() {
-        let elapsed = anchor.counter.now().saturating_duration_since(anchor.counter_at);
-        return i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX);
+        let elapsed = anchor.counter.delta_as_nanos(anchor.counter_at, anchor.counter.raw());
+        return i64::try_from(elapsed).unwrap_or(i64::MAX);
     }
     from_instant_with(anchor, crate::time::now())
 }
