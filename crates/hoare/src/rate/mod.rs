@@ -54,6 +54,8 @@ mod clock;
 mod limit;
 mod limiter;
 mod multi;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod reservation;
 mod wait;
 
