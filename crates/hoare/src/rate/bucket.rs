@@ -112,6 +112,9 @@ pub(crate) struct Bucket {
     /// `cfg`: the instant `off` counts from (an `i64` of nanoseconds, as bits),
     /// written under `slow` while `SLOW` is set.
     base: AtomicU64,
+    /// `cfg`: nanoseconds per token, rounded up with a margin (see `next_k`),
+    /// written under `slow` while `SLOW` is set.
+    refill_ns: AtomicU64,
     /// x/time/rate's mutex and fields; also serializes every slow operation.
     slow: Mutex<Slow>,
 }
@@ -125,6 +128,7 @@ impl Bucket {
             limit: AtomicU64::new(limit.as_f64().to_bits()),
             burst: AtomicU64::new(burst as u64),
             base: AtomicU64::new(0),
+            refill_ns: AtomicU64::new(u64::MAX),
             slow: Mutex::new(Slow {
                 limit,
                 burst,
@@ -182,6 +186,7 @@ impl Bucket {
             let limit = f64::from_bits(self.limit.load(Relaxed));
             let burst = self.burst.load(Relaxed);
             let base = self.base.load(Relaxed) as i64;
+            let refill_ns = self.refill_ns.load(Relaxed);
             if n as u64 > burst {
                 // x/time/rate: `ok = n <= burst && ...`, and nothing changes.
                 return Some(Reserved::denied(Limit::from(limit)));
@@ -190,7 +195,7 @@ impl Bucket {
                 // The wait is never negative, so it never fits.
                 return Some(Reserved::denied(Limit::from(limit)));
             }
-            let Some(k) = next_k(word, limit, burst, base, t, n) else {
+            let Some(k) = next_k(word, limit, burst, base, refill_ns, t, n) else {
                 return None;
             };
             let off = clock::sub(t, base);
@@ -260,6 +265,7 @@ impl Bucket {
             return;
         }
         self.base.store(st.last as u64, Relaxed);
+        self.refill_ns.store(refill_ns(limit), Relaxed);
         let gen = (gen + (1 << GEN_SHIFT)) & GEN_MASK;
         self.word.store(gen | k as u64, Release);
     }
@@ -289,18 +295,27 @@ impl Bucket {
 /// the result, or `None` when the result must wait or has no fast shape.
 ///
 /// Two common cases skip the float arithmetic, with the same result:
-/// - refilled: when `elapsed · limit` is at least `k` by a margin far above the
-///   rounding error of either product, x/time/rate's `tokens` is `burst` exactly
-///   (`(burst - k) + x >= burst` for any `x >= k`, rounding being monotonic), so the
-///   result is `burst - n`;
+/// - refilled: when `elapsed >= k · refill_ns`, the tokens accrued (`elapsed · limit`,
+///   rounded) are at least `k`, since `refill_ns` exceeds the time per token by a
+///   margin (10^-8) far above the rounding errors (10^-16) of either computation; then
+///   x/time/rate's `tokens` is `burst` exactly (`(burst - k) + x >= burst` for any
+///   `x >= k`, rounding being monotonic), so the result is `burst - n`;
 /// - `t` at or before `last`: nothing accrues, so the result is `burst - (k + n)`.
 #[inline]
-fn next_k(word: u64, limit: f64, burst: u64, base: i64, t: i64, n: usize) -> Option<u64> {
+fn next_k(
+    word: u64,
+    limit: f64,
+    burst: u64,
+    base: i64,
+    refill_ns: u64,
+    t: i64,
+    n: usize,
+) -> Option<u64> {
     let k = word & K_MASK;
     let n = n as u64;
     let last = base.saturating_add(((word & !GEN_MASK) >> OFF_SHIFT) as i64);
     let elapsed = clock::sub(t, last.min(t));
-    let refilled = k == 0 || elapsed as f64 * (limit * 1e-9) >= k as f64 * (1.0 + 1e-9);
+    let refilled = elapsed as u64 >= k.saturating_mul(refill_ns);
     let next = if refilled {
         n
     } else if elapsed == 0 {
@@ -319,6 +334,17 @@ fn next_k(word: u64, limit: f64, burst: u64, base: i64, t: i64, n: usize) -> Opt
         whole
     };
     (next <= K_MASK && next <= burst).then_some(next)
+}
+
+/// Nanoseconds per token at `limit` (finite, positive), rounded up after adding a
+/// relative margin of 10^-8; `u64::MAX` if that does not fit.
+fn refill_ns(limit: f64) -> u64 {
+    let ns = (1e9 / limit * (1.0 + 1e-8)).ceil();
+    if ns < u64::MAX as f64 {
+        ns as u64
+    } else {
+        u64::MAX
+    }
 }
 
 /// x/time/rate's `advance`: the time and the tokens at `t`, without changing `st`.
