@@ -62,8 +62,7 @@ fn build() -> Result<PathBuf, String> {
              golang-golang-x-time-dev): no Go figures for the rate family"
         ),
     }
-    cmd
-        .env("GO111MODULE", "off")
+    cmd.env("GO111MODULE", "off")
         .env("GOFLAGS", "")
         .stdout(Stdio::null());
     if std::env::var_os("GOCACHE").is_none() {

@@ -50,7 +50,14 @@ fn d_since(t0: Instant, t: Instant) -> i64 {
 
 /// The Go test's `runReserveMax`: reserve `n` at `t`, expect `ok` and, if ok, to act
 /// at `act` (in multiples of d).
-fn reserve<'a>(lim: &'a Limiter, t0: Instant, t: u32, n: usize, act: u32, ok: bool) -> Reservation<'a> {
+fn reserve<'a>(
+    lim: &'a Limiter,
+    t0: Instant,
+    t: u32,
+    n: usize,
+    act: u32,
+    ok: bool,
+) -> Reservation<'a> {
     let r = lim.reserve_n(at(t0, t), n);
     check(&r, t0, t, n, act, ok);
     r
@@ -60,7 +67,11 @@ fn check(r: &Reservation<'_>, t0: Instant, t: u32, n: usize, act: u32, ok: bool)
     assert_eq!(r.ok(), ok, "reserve_n(t{t}, {n}).ok()");
     if ok {
         let got = d_since(t0, r.time_to_act().unwrap());
-        assert_eq!(got, i64::from(act), "reserve_n(t{t}, {n}) acts at t{got}, want t{act}");
+        assert_eq!(
+            got,
+            i64::from(act),
+            "reserve_n(t{t}, {n}) acts at t{got}, want t{act}"
+        );
     } else {
         assert_eq!(r.time_to_act(), None);
         assert_eq!(r.delay_from(at(t0, t)), Duration::MAX);
@@ -90,7 +101,10 @@ fn limit_and_every() {
         );
     }
     assert_eq!(per(2, Duration::from_secs(1)), Limit::from(2.0));
-    assert_eq!(per(10, Duration::from_secs(60)), Limit::every(Duration::from_secs(6)));
+    assert_eq!(
+        per(10, Duration::from_secs(60)),
+        Limit::every(Duration::from_secs(6))
+    );
 }
 
 #[test]
@@ -207,8 +221,14 @@ fn long_running_qps() {
     }
     let elapsed = (now - start).as_secs_f64();
     let ideal = BURST as f64 + LIMIT * elapsed;
-    assert!(allowed <= (ideal + 1.0) as i32, "allowed {allowed}, ideal {ideal}");
-    assert!(allowed >= (0.999 * ideal) as i32, "allowed {allowed}, ideal {ideal}");
+    assert!(
+        allowed <= (ideal + 1.0) as i32,
+        "allowed {allowed}, ideal {ideal}"
+    );
+    assert!(
+        allowed >= (0.999 * ideal) as i32,
+        "allowed {allowed}, ideal {ideal}"
+    );
 }
 
 #[test]
@@ -412,7 +432,10 @@ fn bad_input_is_defined() {
     assert!(lim.allow_n(t0, 0));
     // A delay too long for Go's Duration saturates.
     let slow = Limiter::new(1e-300.into(), 2);
-    assert_eq!(slow.reserve_n(t0, 2).delay_from(t0), Duration::from_nanos(i64::MAX as u64));
+    assert_eq!(
+        slow.reserve_n(t0, 2).delay_from(t0),
+        Duration::from_nanos(i64::MAX as u64)
+    );
 }
 
 #[test]
@@ -466,7 +489,13 @@ mod reference {
 
     impl Lim {
         pub fn new(limit: f64, burst: usize) -> Lim {
-            Lim { limit, burst, tokens: 0.0, last: NEVER, last_event: NEVER }
+            Lim {
+                limit,
+                burst,
+                tokens: 0.0,
+                last: NEVER,
+                last_event: NEVER,
+            }
         }
         pub fn advance(&self, t: i64) -> (i64, f64) {
             let last = self.last.min(t);
@@ -475,20 +504,39 @@ mod reference {
         }
         pub fn reserve(&mut self, t: i64, n: usize, max: i64) -> Res {
             if self.limit == f64::INFINITY {
-                return Res { ok: true, tokens: n, time_to_act: t, limit: 0.0 };
+                return Res {
+                    ok: true,
+                    tokens: n,
+                    time_to_act: t,
+                    limit: 0.0,
+                };
             }
             let (t, tokens) = self.advance(t);
             let tokens = tokens - n as f64;
-            let wait = if tokens < 0.0 { duration_from(self.limit, -tokens) } else { 0 };
+            let wait = if tokens < 0.0 {
+                duration_from(self.limit, -tokens)
+            } else {
+                0
+            };
             let ok = n <= self.burst && wait <= max;
             if !ok {
-                return Res { ok, tokens: 0, time_to_act: NEVER, limit: self.limit };
+                return Res {
+                    ok,
+                    tokens: 0,
+                    time_to_act: NEVER,
+                    limit: self.limit,
+                };
             }
             let time_to_act = t.saturating_add(wait);
             self.last = t;
             self.tokens = tokens;
             self.last_event = time_to_act;
-            Res { ok, tokens: n, time_to_act, limit: self.limit }
+            Res {
+                ok,
+                tokens: n,
+                time_to_act,
+                limit: self.limit,
+            }
         }
         pub fn cancel(&mut self, r: &Res, t: i64) {
             if !r.ok || self.limit == f64::INFINITY || r.tokens == 0 || r.time_to_act < t {
@@ -503,7 +551,9 @@ mod reference {
             self.last = t;
             self.tokens = (tokens + restore).min(self.burst as f64);
             if r.time_to_act == self.last_event {
-                let prev = r.time_to_act.saturating_add(duration_from(r.limit, -(r.tokens as f64)));
+                let prev = r
+                    .time_to_act
+                    .saturating_add(duration_from(r.limit, -(r.tokens as f64)));
                 if prev >= t {
                     self.last_event = prev;
                 }
@@ -579,7 +629,11 @@ fn same_answers_as_x_time_rate() {
                 _ => {}
             }
             let (_, want) = reference.advance(t);
-            assert_eq!(lim.tokens_at(ns(t)).to_bits(), want.to_bits(), "tokens_at: {what}");
+            assert_eq!(
+                lim.tokens_at(ns(t)).to_bits(),
+                want.to_bits(),
+                "tokens_at: {what}"
+            );
         }
     }
 }

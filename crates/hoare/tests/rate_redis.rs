@@ -50,7 +50,10 @@ impl Server {
         // Bounded wait for the server to accept connections.
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start listening");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start listening"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         Some(server)
@@ -118,7 +121,10 @@ async fn concurrent_clients_never_exceed_the_limit() {
     let elapsed = start.elapsed().as_secs_f64();
     let total = x.unwrap() + y.unwrap();
     let most = BURST as f64 + LIMIT * elapsed + 1.0;
-    assert!(total as f64 <= most, "{total} allowed in {elapsed}s, at most {most}");
+    assert!(
+        total as f64 <= most,
+        "{total} allowed in {elapsed}s, at most {most}"
+    );
     assert!(total >= BURST as u64, "{total} allowed: not even the burst");
 }
 
@@ -132,7 +138,10 @@ async fn reserve_wait_and_batch() {
     let lim = limiter(&server, "reserve", 1.0, 1).await;
     assert_eq!(lim.reserve_n(1, None).await.unwrap(), Some(Duration::ZERO));
     let wait = lim.reserve_n(1, None).await.unwrap().unwrap();
-    assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
+    assert!(
+        wait > Duration::from_millis(900) && wait <= Duration::from_secs(1),
+        "{wait:?}"
+    );
     assert!(matches!(
         lim.reserve_n(2, None).await,
         Err(RedisLimitError::ExceedsBurst { n: 2, burst: 1 })
@@ -193,7 +202,10 @@ async fn unreachable_redis_is_a_typed_error() {
 
     let err = closed.allow_n(1).await.unwrap_err();
     assert!(matches!(err, RedisLimitError::Unavailable(_)), "{err:?}");
-    assert!(err.to_string().starts_with("rate: redis unavailable: "), "{err}");
+    assert!(
+        err.to_string().starts_with("rate: redis unavailable: "),
+        "{err}"
+    );
     assert!(matches!(
         closed.wait_async(&Context::background()).await,
         Err(WaitError::Unavailable(_))

@@ -33,7 +33,11 @@ async fn wait_simple() {
     lim.wait_n_async(&bg, 2).await.unwrap();
     assert_eq!(start.elapsed(), Duration::ZERO, "act now");
     lim.wait_n_async(&bg, 3).await.unwrap();
-    assert_eq!(start.elapsed(), 2 * D, "act later: 1 token left, 2 more at 10/s");
+    assert_eq!(
+        start.elapsed(),
+        2 * D,
+        "act later: 1 token left, 2 more at 10/s"
+    );
 }
 
 /// x/time/rate's `TestWaitCancel`: a wait canceled half way gives its tokens back.
@@ -90,7 +94,9 @@ async fn dropped_wait_gives_tokens_back() {
     lim.wait_async(&Context::background()).await.unwrap();
     let bg = Context::background();
     let waiting = lim.wait_async(&bg);
-    assert!(tokio::time::timeout(Duration::from_millis(300), waiting).await.is_err());
+    assert!(tokio::time::timeout(Duration::from_millis(300), waiting)
+        .await
+        .is_err());
     // 0.3 tokens accrued; the dropped wait's token is back.
     assert!((lim.tokens() - 0.3).abs() < 1e-9, "tokens {}", lim.tokens());
 }
@@ -117,7 +123,10 @@ fn wait_blocking() {
     };
     assert_eq!(started_rx.recv(), None); // the waiter is running
     cancel.cancel();
-    assert_eq!(waiter.join().unwrap(), Err(WaitError::Canceled(Error::Canceled)));
+    assert_eq!(
+        waiter.join().unwrap(),
+        Err(WaitError::Canceled(Error::Canceled))
+    );
     assert!(lim.tokens() > 0.0, "the canceled wait's token is back");
 }
 

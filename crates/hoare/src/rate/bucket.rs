@@ -195,9 +195,8 @@ impl Bucket {
                 // The wait is never negative, so it never fits.
                 return Some(Reserved::denied(Limit::from(limit)));
             }
-            let Some(k) = next_k(word, limit, burst, base, refill_ns, t, n) else {
-                return None;
-            };
+            // `None`: the slow path decides.
+            let k = next_k(word, limit, burst, base, refill_ns, t, n)?;
             let off = clock::sub(t, base);
             if !(0..OFF_LIMIT).contains(&off) {
                 return None;
@@ -260,7 +259,9 @@ impl Bucket {
             return;
         }
         let k = st.burst as f64 - st.tokens;
-        if !(0.0..=K_MASK as f64).contains(&k) || k.fract() != 0.0 || st.burst as f64 - k != st.tokens
+        if !(0.0..=K_MASK as f64).contains(&k)
+            || k.fract() != 0.0
+            || st.burst as f64 - k != st.tokens
         {
             return;
         }
@@ -407,7 +408,9 @@ pub(crate) fn cancel_slow(st: &mut Slow, r: &Reserved, t: i64) {
     if st.limit.is_inf() || r.tokens == 0 || r.time_to_act < t {
         return;
     }
-    let restore = r.tokens as f64 - r.limit.tokens_from_nanos(clock::sub(st.last_event, r.time_to_act));
+    let restore = r.tokens as f64
+        - r.limit
+            .tokens_from_nanos(clock::sub(st.last_event, r.time_to_act));
     if restore <= 0.0 {
         return;
     }

@@ -55,7 +55,9 @@ pub(crate) fn now() -> i64 {
     let anchor = anchor();
     #[cfg(not(any(loom, miri)))]
     if tokio::runtime::Handle::try_current().is_err() {
-        let elapsed = anchor.counter.delta_as_nanos(anchor.counter_at, anchor.counter.raw());
+        let elapsed = anchor
+            .counter
+            .delta_as_nanos(anchor.counter_at, anchor.counter.raw());
         return i64::try_from(elapsed).unwrap_or(i64::MAX);
     }
     from_instant_with(anchor, crate::time::now())

@@ -278,7 +278,8 @@ impl RedisLimiter {
         if matches!(&answer, Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript))
         {
             // The server lost its script cache (a restart): load it and retry.
-            let loaded: Result<String, RedisError> = self.script.prepare_invoke().load_async(&mut conn).await;
+            let loaded: Result<String, RedisError> =
+                self.script.prepare_invoke().load_async(&mut conn).await;
             answer = match loaded {
                 Ok(_) => pipe.query_async(&mut conn).await,
                 Err(e) => Err(e),
@@ -302,7 +303,9 @@ impl RedisLimiter {
         if let Some(e) = ctx.err() {
             return Err(WaitError::Canceled(e));
         }
-        let max_wait = ctx.deadline().map(|d| d.saturating_duration_since(crate::time::now()));
+        let max_wait = ctx
+            .deadline()
+            .map(|d| d.saturating_duration_since(crate::time::now()));
         let delay = match self.reserve_n(n, max_wait).await? {
             Some(delay) => delay,
             None => return Err(WaitError::WouldExceedDeadline { n }),
@@ -323,7 +326,11 @@ impl RedisLimiter {
     }
 
     /// Runs the script: `Some(wait)` when the tokens were reserved.
-    async fn decide(&self, n: usize, max_wait_micros: i64) -> Result<Option<Duration>, RedisLimitError> {
+    async fn decide(
+        &self,
+        n: usize,
+        max_wait_micros: i64,
+    ) -> Result<Option<Duration>, RedisLimitError> {
         if self.limit.is_inf() {
             return Ok(Some(Duration::ZERO));
         }
