@@ -117,6 +117,9 @@ pub(crate) struct Bucket {
     refill_ns: AtomicU64,
     /// x/time/rate's mutex and fields; also serializes every slow operation.
     slow: Mutex<Slow>,
+    /// The clock's anchor, kept here so that reading the clock skips the check
+    /// that it is initialized.
+    anchor: &'static clock::Anchor,
 }
 
 impl Bucket {
@@ -136,7 +139,14 @@ impl Bucket {
                 last: NEVER,
                 last_event: NEVER,
             }),
+            anchor: clock::anchor(),
         }
+    }
+
+    /// Now, on the limiters' clock.
+    #[inline]
+    pub(crate) fn now(&self) -> i64 {
+        clock::now_from(self.anchor)
     }
 
     #[inline]
@@ -154,7 +164,11 @@ impl Bucket {
     /// x/time/rate's `reserveN(t, n, maxFutureReserve)`.
     #[inline]
     pub(crate) fn reserve(&self, t: i64, n: usize, max_wait: i64) -> Reserved {
-        // ORDERING: as in `limit`.
+        if let Some(done) = self.reserve_fast(t, n, max_wait) {
+            return done;
+        }
+        // ORDERING: as in `limit`. (`word` never holds the state of an infinite
+        // limit, so the fast path needs no such check.)
         if self.limit.load(Relaxed) == f64::INFINITY.to_bits() {
             // As x/time/rate: allowed at once, whatever the burst, and the state is
             // not touched. (Its reservation carries a zero limit.)
@@ -165,10 +179,7 @@ impl Bucket {
                 limit: Limit::ZERO,
             };
         }
-        match self.reserve_fast(t, n, max_wait) {
-            Some(done) => done,
-            None => self.with_slow(|st| reserve_slow(st, t, n, max_wait)),
-        }
+        self.with_slow(|st| reserve_slow(st, t, n, max_wait))
     }
 
     /// The lock-free path: `Some` when `word` held the state and the outcome is

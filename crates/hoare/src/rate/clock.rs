@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 /// Go's zero `time.Time`: before every instant.
 pub(crate) const NEVER: i64 = i64::MIN;
 
-struct Anchor {
+pub(crate) struct Anchor {
     at: Instant,
     #[cfg(not(any(loom, miri)))]
     counter: quanta::Clock,
@@ -30,9 +30,17 @@ struct Anchor {
     counter_at: u64,
 }
 
+impl std::fmt::Debug for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Anchor")
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
+}
+
 static ANCHOR: OnceLock<Anchor> = OnceLock::new();
 
-fn anchor() -> &'static Anchor {
+pub(crate) fn anchor() -> &'static Anchor {
     ANCHOR.get_or_init(|| {
         #[cfg(not(any(loom, miri)))]
         {
@@ -52,7 +60,12 @@ fn anchor() -> &'static Anchor {
 /// Now, in nanoseconds from the anchor.
 #[inline]
 pub(crate) fn now() -> i64 {
-    let anchor = anchor();
+    now_from(anchor())
+}
+
+/// [`now`], for a caller that keeps the anchor at hand.
+#[inline]
+pub(crate) fn now_from(anchor: &Anchor) -> i64 {
     #[cfg(not(any(loom, miri)))]
     if tokio::runtime::Handle::try_current().is_err() {
         let elapsed = anchor

@@ -99,7 +99,7 @@ impl Limiter {
     /// ```
     #[inline]
     pub fn allow(&self) -> bool {
-        self.bucket.reserve(clock::now(), 1, 0).ok
+        self.bucket.reserve(self.bucket.now(), 1, 0).ok
     }
 
     /// Whether `n` events may happen at `at`; takes their tokens if so. For callers
