@@ -67,11 +67,13 @@ pub(crate) fn now() -> i64 {
 #[inline]
 pub(crate) fn now_from(anchor: &Anchor) -> i64 {
     #[cfg(not(any(loom, miri)))]
-    if tokio::runtime::Handle::try_current().is_err() {
-        let elapsed = anchor
-            .counter
-            .delta_as_nanos(anchor.counter_at, anchor.counter.raw());
-        return i64::try_from(elapsed).unwrap_or(i64::MAX);
+    {
+        // The counter is read first: its latency then overlaps the runtime check.
+        let ticks = anchor.counter.raw();
+        if tokio::runtime::Handle::try_current().is_err() {
+            let elapsed = anchor.counter.delta_as_nanos(anchor.counter_at, ticks);
+            return i64::try_from(elapsed).unwrap_or(i64::MAX);
+        }
     }
     from_instant_with(anchor, crate::time::now())
 }

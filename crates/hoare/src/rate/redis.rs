@@ -147,6 +147,18 @@ impl From<RedisLimitError> for WaitError {
 ///
 /// Cloning is cheap and shares the connection; [`for_key`](RedisLimiter::for_key)
 /// makes a limiter of the same rate for another resource on the same connection.
+///
+/// ```no_run
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use hoare::rate::redis::RedisLimiter;
+///
+/// let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+/// let lim = RedisLimiter::connect(client, "rate:api", 10.0.into(), 5).await?;
+/// println!("{lim:?}");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct RedisLimiter {
     conn: ConnectionManager,
@@ -164,6 +176,15 @@ impl RedisLimiter {
     ///
     /// # Errors
     /// [`RedisLimitError::Unavailable`] if Redis cannot be reached.
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hoare::rate::redis::RedisLimiter;
+    /// # let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+    /// let lim = RedisLimiter::connect(client, "rate:api", 10.0.into(), 5).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(
         client: Client,
         key: impl Into<String>,
@@ -179,6 +200,17 @@ impl RedisLimiter {
     }
 
     /// A limiter on an existing connection.
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hoare::rate::redis::RedisLimiter;
+    /// # let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+    /// let conn = redis::aio::ConnectionManager::new(client).await?;
+    /// let lim = RedisLimiter::with_connection(conn, "rate:api", 10.0.into(), 5);
+    /// assert_eq!(lim.key(), "rate:api");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_connection(
         conn: ConnectionManager,
         key: impl Into<String>,
@@ -196,12 +228,33 @@ impl RedisLimiter {
     }
 
     /// Sets what happens when Redis is unreachable (default [`FailMode::Closed`]).
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hoare::rate::redis::RedisLimiter;
+    /// # let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+    /// let lim = RedisLimiter::connect(client, "rate:api", 10.0.into(), 5).await?
+    ///     .on_unavailable(hoare::rate::redis::FailMode::Open);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn on_unavailable(mut self, fail: FailMode) -> Self {
         self.fail = fail;
         self
     }
 
     /// The same limit and burst, for another resource.
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hoare::rate::redis::RedisLimiter;
+    /// # let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+    /// let lim = RedisLimiter::connect(client, "rate:api", 10.0.into(), 5).await?;
+    /// let other = lim.for_key("rate:api:customer-7");
+    /// assert_eq!(other.burst(), 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn for_key(&self, key: impl Into<String>) -> Self {
         RedisLimiter {
             key: Arc::from(key.into()),
@@ -210,11 +263,31 @@ impl RedisLimiter {
     }
 
     /// The Redis key of the bucket.
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hoare::rate::redis::RedisLimiter;
+    /// # let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+    /// let lim = RedisLimiter::connect(client, "rate:api", 10.0.into(), 5).await?;
+    /// assert_eq!(lim.key(), "rate:api");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn key(&self) -> &str {
         &self.key
     }
 
     /// The burst.
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hoare::rate::redis::RedisLimiter;
+    /// # let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+    /// let lim = RedisLimiter::connect(client, "rate:api", 10.0.into(), 5).await?;
+    /// assert_eq!(lim.burst(), 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn burst(&self) -> usize {
         self.burst
     }
@@ -225,6 +298,18 @@ impl RedisLimiter {
     /// [`RedisLimitError::ExceedsBurst`] never (an `n` above the burst is simply not
     /// allowed); [`RedisLimitError::Unavailable`] when Redis fails and the limiter
     /// fails closed.
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hoare::rate::redis::RedisLimiter;
+    /// # let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+    /// let lim = RedisLimiter::connect(client, "rate:api", 10.0.into(), 5).await?;
+    /// if lim.allow_n(1).await? {
+    ///     // handle the request
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn allow_n(&self, n: usize) -> Result<bool, RedisLimitError> {
         Ok(self.decide(n, 0).await?.is_some())
     }
@@ -237,6 +322,18 @@ impl RedisLimiter {
     /// [`RedisLimitError::ExceedsBurst`] if `n` exceeds the burst (and the limit is
     /// finite); [`RedisLimitError::Unavailable`] when Redis fails and the limiter
     /// fails closed.
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hoare::rate::redis::RedisLimiter;
+    /// # let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+    /// let lim = RedisLimiter::connect(client, "rate:api", 10.0.into(), 5).await?;
+    /// if let Some(delay) = lim.reserve_n(1, Some(std::time::Duration::from_secs(1))).await? {
+    ///     tokio::time::sleep(delay).await;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn reserve_n(
         &self,
         n: usize,
@@ -258,6 +355,17 @@ impl RedisLimiter {
     /// # Errors
     /// [`RedisLimitError::Unavailable`] when Redis fails and the limiter fails
     /// closed.
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hoare::rate::redis::RedisLimiter;
+    /// # let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+    /// let lim = RedisLimiter::connect(client, "rate:api", 10.0.into(), 5).await?;
+    /// let decisions = lim.allow_batch(64).await?;
+    /// assert_eq!(decisions.len(), 64);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn allow_batch(&self, requests: usize) -> Result<Vec<bool>, RedisLimitError> {
         if self.limit.is_inf() {
             return Ok(vec![true; requests]);
@@ -299,6 +407,16 @@ impl RedisLimiter {
     /// As [`Limiter::wait_n`](super::Limiter::wait_n), plus
     /// [`WaitError::Unavailable`] when Redis fails and the limiter fails closed.
     /// Tokens reserved by a wait whose context is then canceled stay spent.
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hoare::rate::redis::RedisLimiter;
+    /// # let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+    /// let lim = RedisLimiter::connect(client, "rate:api", 10.0.into(), 5).await?;
+    /// lim.wait_n_async(&hoare::context::Context::background(), 2).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn wait_n_async(&self, ctx: &Context, n: usize) -> Result<(), WaitError> {
         if let Some(e) = ctx.err() {
             return Err(WaitError::Canceled(e));
