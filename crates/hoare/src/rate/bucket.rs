@@ -63,7 +63,7 @@ const GEN_MASK: u64 = 0x7f << GEN_SHIFT;
 const OFF_SHIFT: u32 = 12;
 /// `off` must be below this (2^44 ns, about 4.9 hours); past it the next update
 /// goes through the slow path, which takes a new `base`.
-const OFF_LIMIT: i64 = 1 << 44;
+const OFF_LIMIT: u64 = 1 << 44;
 const K_MASK: u64 = (1 << OFF_SHIFT) - 1;
 /// Bursts above this are not represented in `word` (tokens must be exact in f64).
 const BURST_LIMIT: usize = 1 << 53;
@@ -117,9 +117,10 @@ pub(crate) struct Bucket {
     refill_ns: AtomicU64,
     /// x/time/rate's mutex and fields; also serializes every slow operation.
     slow: Mutex<Slow>,
-    /// The clock's anchor, kept here so that reading the clock skips the check
-    /// that it is initialized.
-    anchor: &'static clock::Anchor,
+    /// A copy of the clock's anchor, read on every `allow()`: kept in the limiter
+    /// itself, next to the configuration, so that reading the clock touches no
+    /// other memory (a global would also need its initialization checked).
+    anchor: clock::Anchor,
 }
 
 impl Bucket {
@@ -139,14 +140,14 @@ impl Bucket {
                 last: NEVER,
                 last_event: NEVER,
             }),
-            anchor: clock::anchor(),
+            anchor: clock::anchor().clone(),
         }
     }
 
     /// Now, on the limiters' clock.
     #[inline]
     pub(crate) fn now(&self) -> i64 {
-        clock::now_from(self.anchor)
+        clock::now_from(&self.anchor)
     }
 
     #[inline]
@@ -208,11 +209,12 @@ impl Bucket {
             }
             // `None`: the slow path decides.
             let k = next_k(word, limit, burst, base, refill_ns, t, n)?;
-            let off = clock::sub(t, base);
-            if !(0..OFF_LIMIT).contains(&off) {
+            // `t - base` as a wrapped u64: a negative difference is out of range too.
+            let off = t.wrapping_sub(base) as u64;
+            if off >= OFF_LIMIT {
                 return None;
             }
-            let next = (word & GEN_MASK) | (off as u64) << OFF_SHIFT | k;
+            let next = (word & GEN_MASK) | off << OFF_SHIFT | k;
             // ORDERING: `AcqRel` keeps this update in the release sequence of the
             // store that published the configuration, and orders it with the
             // previous update; `Acquire` on failure, as for the load above.
@@ -266,7 +268,9 @@ impl Bucket {
         self.burst.store(st.burst as u64, Relaxed);
         let limit = st.limit.as_f64();
         let fast_config = limit > 0.0 && limit.is_finite() && st.burst <= BURST_LIMIT;
-        if !fast_config || st.last == NEVER || st.last_event != st.last {
+        // `base` (= `last`) within ±2^62 keeps the fast path's arithmetic exact.
+        let base_fits = st.last.unsigned_abs() < 1 << 62;
+        if !fast_config || !base_fits || st.last_event != st.last {
             return;
         }
         let k = st.burst as f64 - st.tokens;
@@ -325,9 +329,11 @@ fn next_k(
 ) -> Option<u64> {
     let k = word & K_MASK;
     let n = n as u64;
-    let last = base.saturating_add(((word & !GEN_MASK) >> OFF_SHIFT) as i64);
-    let elapsed = clock::sub(t, last.min(t));
-    let refilled = elapsed as u64 >= k.saturating_mul(refill_ns);
+    // No overflow: `base` is within ±2^62 and `off` below 2^44.
+    let last = base + ((word & !GEN_MASK) >> OFF_SHIFT) as i64;
+    // `t - min(last, t)` is in [0, 2^64): exact as a wrapped u64.
+    let elapsed = t.wrapping_sub(last.min(t)) as u64;
+    let refilled = elapsed >= k.saturating_mul(refill_ns);
     let next = if refilled {
         n
     } else if elapsed == 0 {
@@ -335,6 +341,7 @@ fn next_k(
     } else {
         // The general case, computed as x/time/rate does.
         let burst_tokens = burst as f64;
+        let elapsed = i64::try_from(elapsed).unwrap_or(i64::MAX); // Go's Duration saturates
         let tokens = ((burst_tokens - k as f64) + Limit::from(limit).tokens_from_nanos(elapsed))
             .min(burst_tokens);
         let after = tokens - n as f64;

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 /// Go's zero `time.Time`: before every instant.
 pub(crate) const NEVER: i64 = i64::MIN;
 
+#[derive(Clone)]
 pub(crate) struct Anchor {
     at: Instant,
     #[cfg(not(any(loom, miri)))]
@@ -67,13 +68,10 @@ pub(crate) fn now() -> i64 {
 #[inline]
 pub(crate) fn now_from(anchor: &Anchor) -> i64 {
     #[cfg(not(any(loom, miri)))]
-    {
-        // The counter is read first: its latency then overlaps the runtime check.
+    if tokio::runtime::Handle::try_current().is_err() {
         let ticks = anchor.counter.raw();
-        if tokio::runtime::Handle::try_current().is_err() {
-            let elapsed = anchor.counter.delta_as_nanos(anchor.counter_at, ticks);
-            return i64::try_from(elapsed).unwrap_or(i64::MAX);
-        }
+        let elapsed = anchor.counter.delta_as_nanos(anchor.counter_at, ticks);
+        return i64::try_from(elapsed).unwrap_or(i64::MAX);
     }
     from_instant_with(anchor, crate::time::now())
 }
