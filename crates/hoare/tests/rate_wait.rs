@@ -10,6 +10,11 @@ use tokio::time::Instant;
 
 const D: Duration = Duration::from_millis(100);
 
+/// Now on tokio's (paused) clock, for the `_at` forms.
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
+}
+
 /// x/time/rate's `TestWaitSimple`.
 #[tokio::test(start_paused = true)]
 async fn wait_simple() {
@@ -75,7 +80,7 @@ async fn wait_timeout() {
         Err(WaitError::WouldExceedDeadline { n: 3 })
     );
     assert_eq!(start.elapsed(), Duration::ZERO, "failed at once");
-    assert_eq!(lim.tokens(), 1.0, "reserved nothing");
+    assert_eq!(lim.tokens_at(now()), 1.0, "reserved nothing");
 }
 
 /// x/time/rate's `TestWaitInf`: an infinite limit ignores the burst.
@@ -98,7 +103,8 @@ async fn dropped_wait_gives_tokens_back() {
         .await
         .is_err());
     // 0.3 tokens accrued; the dropped wait's token is back.
-    assert!((lim.tokens() - 0.3).abs() < 1e-9, "tokens {}", lim.tokens());
+    let tokens = lim.tokens_at(now());
+    assert!((tokens - 0.3).abs() < 1e-9, "tokens {tokens}");
 }
 
 /// The blocking wait from a thread: the errors come at once, a cancel from another
@@ -192,4 +198,19 @@ fn multi_limiter_orders_by_limit() {
     assert_eq!(format!("{multi:?}"), "[Limit(0.5/s), Limit(100/s)]");
     assert_eq!(MultiLimiter::new([]).limit(), Limit::INF);
     MultiLimiter::new([]).wait(&Context::background()).unwrap();
+}
+
+/// With `test-util`, the "now" forms follow tokio's paused clock too.
+#[cfg(feature = "test-util")]
+#[tokio::test(start_paused = true)]
+async fn now_forms_follow_a_paused_clock() {
+    let lim = Limiter::new(1.0.into(), 1);
+    assert!(lim.allow());
+    assert!(!lim.allow());
+    tokio::time::advance(Duration::from_millis(999)).await;
+    assert!(!lim.allow());
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert_eq!(lim.tokens(), 1.0);
+    assert!(lim.allow());
+    assert_eq!(lim.reserve().delay(), Duration::from_secs(1));
 }

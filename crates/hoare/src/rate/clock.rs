@@ -7,14 +7,18 @@
 //! zero `time.Time`: earlier than any instant, and a difference with it saturates
 //! as Go's `Time.Sub` does.
 //!
-//! The clock: inside a tokio runtime it is tokio's ([`crate::time::now`]), so a test
-//! that pauses tokio's clock sees the limiter follow it. Outside a runtime (plain
-//! threads) it reads the CPU's time-stamp counter through `quanta`, calibrated
-//! against the monotonic clock, which costs about a third of `Instant::now()`; that
-//! is what keeps `allow()` cheaper than a mutex. Both clocks count from the same
-//! anchor; the counter is calibrated against the monotonic clock when the anchor is
-//! taken, so the two agree to within the calibration's drift, and a reading that
-//! goes back in time is handled as x/time/rate handles one (no tokens accrue).
+//! The clocks: the "now" forms (`allow`, `reserve`, `tokens`, ...) read the CPU's
+//! time-stamp counter through `quanta`, calibrated against the monotonic clock,
+//! which costs about a third of `Instant::now()` here; that is what keeps
+//! `allow()` as cheap as it is. The async waits read tokio's clock
+//! ([`crate::time::now`]), so they follow a paused clock in tests. With the feature
+//! `test-util`, the "now" forms too read tokio's clock when called inside a tokio
+//! runtime (the check costs a few nanoseconds per call, which is why it is not the
+//! default), so a test that pauses tokio's clock sees every limiter follow it.
+//! Both clocks count from the same anchor; the counter is calibrated against the
+//! monotonic clock when the anchor is taken, so the two agree to within the
+//! calibration's drift, and a reading that goes back in time is handled as
+//! x/time/rate handles one (no tokens accrue).
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -68,12 +72,23 @@ pub(crate) fn now() -> i64 {
 #[inline]
 pub(crate) fn now_from(anchor: &Anchor) -> i64 {
     #[cfg(not(any(loom, miri)))]
-    if tokio::runtime::Handle::try_current().is_err() {
+    {
+        #[cfg(feature = "test-util")]
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return from_instant_with(anchor, crate::time::now());
+        }
         let ticks = anchor.counter.raw();
         let elapsed = anchor.counter.delta_as_nanos(anchor.counter_at, ticks);
-        return i64::try_from(elapsed).unwrap_or(i64::MAX);
+        i64::try_from(elapsed).unwrap_or(i64::MAX)
     }
+    #[cfg(any(loom, miri))]
     from_instant_with(anchor, crate::time::now())
+}
+
+/// Now on tokio's clock (which follows a paused clock in tests), for the async
+/// waits, whose timers run on that clock.
+pub(crate) fn tokio_now() -> i64 {
+    from_instant(crate::time::now())
 }
 
 /// `at` in nanoseconds from the anchor (saturating; never [`NEVER`]).

@@ -36,8 +36,17 @@ use super::reservation::Reservation;
 /// # Performance
 ///
 /// `allow()` on a limiter below its limit takes no lock (see the `bucket` module's
-/// docs in the source). From a plain thread it reads the CPU's time-stamp counter;
-/// inside a tokio runtime it reads tokio's clock, so tests with a paused clock work.
+/// docs in the source), and reads the CPU's time-stamp counter rather than
+/// `Instant::now()`.
+///
+/// # Clocks and paused-clock tests
+///
+/// The async waits read tokio's clock, so they follow a paused clock. The other
+/// "now" forms read the time-stamp counter unless the feature `test-util` is on:
+/// then, inside a tokio runtime, they read tokio's clock too. A test that pauses
+/// tokio's clock and calls `allow()`, `reserve()` or `tokens()` should enable it
+/// (`hoare = { ..., features = ["test-util"] }` in `[dev-dependencies]`), or pass
+/// `tokio::time::Instant::now().into_std()` to the `_at` forms.
 ///
 /// ```
 /// use std::time::{Duration, Instant};

@@ -10,8 +10,9 @@
 //!
 //! Time is a parameter: every call that reads the clock has a form that takes the
 //! instant, so a limiter's behaviour can be checked against a table of instants.
-//! The clock it reads otherwise is tokio's inside a tokio runtime (tests may pause
-//! it), and a cheap time-stamp counter on plain threads.
+//! Otherwise the async waits read tokio's clock (tests may pause it) and the other
+//! calls a cheap time-stamp counter; with the feature `test-util` they too read
+//! tokio's clock inside a tokio runtime (see [`Limiter`]'s docs).
 //!
 //! | Go | hoare |
 //! |---|---|

@@ -112,8 +112,9 @@ impl PartialEq for WaitError {
 }
 
 /// Gives a reservation back when dropped, unless disarmed: a wait that does not
-/// finish (canceled context, dropped future) leaves no tokens spent.
-struct GiveBack<'a>(Option<Reservation<'a>>);
+/// finish (canceled context, dropped future) leaves no tokens spent. It reads the
+/// clock the wait was timed with.
+struct GiveBack<'a>(Option<Reservation<'a>>, fn() -> i64);
 
 impl GiveBack<'_> {
     fn keep(mut self) {
@@ -124,7 +125,7 @@ impl GiveBack<'_> {
 impl Drop for GiveBack<'_> {
     fn drop(&mut self) {
         if let Some(r) = self.0.take() {
-            r.cancel_nanos(clock::now());
+            r.cancel_nanos((self.1)());
         }
     }
 }
@@ -182,7 +183,7 @@ impl Limiter {
             return Ok(());
         };
         let delay = r.delay_nanos(t);
-        let guard = GiveBack(Some(r));
+        let guard = GiveBack(Some(r), clock::now);
         match ctx.done().recv_timeout(delay) {
             Err(RecvTimeoutError::Timeout) => {
                 guard.keep();
@@ -220,8 +221,9 @@ impl Limiter {
     }
 
     /// Waits in a task until `n` tokens are there, then takes them: the async form
-    /// of [`wait_n`](Limiter::wait_n), with the same errors. The delay is waited on
-    /// hoare's timers (tokio's inside a tokio runtime, so a paused clock applies).
+    /// of [`wait_n`](Limiter::wait_n), with the same errors. The wait reads tokio's
+    /// clock and waits on hoare's timers (tokio's inside a tokio runtime), so a
+    /// paused clock applies.
     ///
     /// # Errors
     /// As [`wait_n`](Limiter::wait_n).
@@ -247,16 +249,17 @@ impl Limiter {
     /// };
     /// let (got, ()) = tokio::join!(waiting, canceler);
     /// assert_eq!(got, Err(WaitError::Canceled(Error::Canceled)));
-    /// assert_eq!(lim.tokens(), 0.5); // the two tokens came back
+    /// // The two tokens came back (read on tokio's paused clock):
+    /// assert_eq!(lim.tokens_at(tokio::time::Instant::now().into_std()), 0.5);
     /// # }
     /// ```
     pub async fn wait_n_async(&self, ctx: &Context, n: usize) -> Result<(), WaitError> {
-        let t = clock::now();
+        let t = clock::tokio_now();
         let Some(r) = self.reserve_for_wait(ctx, n, t)? else {
             return Ok(());
         };
         let delay = r.delay_nanos(t);
-        let guard = GiveBack(Some(r));
+        let guard = GiveBack(Some(r), clock::tokio_now);
         let timer = crate::time::after(delay);
         let done = ctx.done();
         let due = crate::select_async! {
