@@ -215,3 +215,11 @@ async fn unreachable_redis_is_a_typed_error() {
     let refused = RedisLimiter::connect(server.client(), "k", Limit::from(1.0), 1).await;
     assert!(matches!(refused, Err(RedisLimitError::Unavailable(_))));
 }
+
+#[test]
+fn redis_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<RedisLimiter>();
+    send_sync::<RedisLimitError>();
+    send_sync::<FailMode>();
+}
