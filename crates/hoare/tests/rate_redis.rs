@@ -155,6 +155,10 @@ async fn reserve_wait_and_batch() {
     );
     assert!(started.elapsed() < Duration::from_secs(5), "failed at once");
 
+    let never_refills = limiter(&server, "zero", 0.0, 2).await;
+    assert!(never_refills.allow_n(2).await.unwrap());
+    assert!(!never_refills.allow_n(1).await.unwrap());
+
     let batch = limiter(&server, "batch", 0.001, 4).await;
     let got = batch.allow_batch(6).await.unwrap();
     assert_eq!(got, [true, true, true, true, false, false]);

@@ -439,8 +439,10 @@ impl RedisLimiter {
         }
     }
 
+    /// Microseconds per token; a zero limit (no refill) is an interval of some
+    /// thirty thousand years, which the script's arithmetic handles.
     fn interval_micros(&self) -> f64 {
-        1e6 / self.limit.as_f64()
+        (1e6 / self.limit.as_f64()).min(1e18)
     }
 
     /// Runs the script: `Some(wait)` when the tokens were reserved.
