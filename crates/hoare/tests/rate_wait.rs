@@ -83,6 +83,26 @@ async fn wait_timeout() {
     assert_eq!(lim.tokens_at(now()), 1.0, "reserved nothing");
 }
 
+/// x/time/rate's `TestReserveMax`, through waits bounded by a context deadline of
+/// one `d`: a token one `d` away is waited for, one two `d` away fails at once.
+#[tokio::test(start_paused = true)]
+async fn reserve_max() {
+    let lim = Limiter::new(10.0.into(), 2);
+    let (ctx, _cancel) = Context::background().with_timeout(D);
+    lim.wait_n_async(&ctx, 2).await.unwrap();
+    let start = Instant::now();
+    let (near, far) = tokio::join!(lim.wait_n_async(&ctx, 1), async {
+        let far = lim.wait_n_async(&ctx, 1).await;
+        (far, start.elapsed())
+    });
+    assert_eq!(near, Ok(()), "reserved for the close future");
+    assert_eq!(
+        far,
+        (Err(WaitError::WouldExceedDeadline { n: 1 }), Duration::ZERO)
+    );
+    assert_eq!(start.elapsed(), D);
+}
+
 /// x/time/rate's `TestWaitInf`: an infinite limit ignores the burst.
 #[tokio::test(start_paused = true)]
 async fn wait_inf() {

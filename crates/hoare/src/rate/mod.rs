@@ -32,7 +32,9 @@
 //! float-to-integer conversion would overflow saturates at the longest duration;
 //! an infinite delay is [`Duration::MAX`](std::time::Duration::MAX) rather than
 //! Go's `InfDuration`; a [`Reservation`] is canceled at most once (`cancel` takes
-//! it); a wait whose future is dropped gives its tokens back; and a limit set back
+//! it); a wait whose future is dropped gives its tokens back; a wait whose tokens
+//! fall due at the very instant its context's deadline passes succeeds (Go's
+//! `select` picks either at random); and a limit set back
 //! from [`Limit::INF`] to a finite one starts from a full bucket (x/time/rate 0.3
 //! computes `0 · Inf = NaN` tokens there and then allows everything). Token counts
 //! and delays are otherwise x/time/rate's to the bit: the lock-free path computes

@@ -117,8 +117,21 @@ impl PartialEq for WaitError {
 struct GiveBack<'a>(Option<Reservation<'a>>, fn() -> i64);
 
 impl GiveBack<'_> {
-    fn keep(mut self) {
-        self.0 = None;
+    /// Ends the wait: kept if the timer fired, or if the context ended it at or
+    /// after the time to act (the deadline and the tokens can fall due at the same
+    /// instant; the tokens win); else given back, with the context's error.
+    fn finish(mut self, due: bool, ctx: &Context) -> Result<(), WaitError> {
+        let in_time = self
+            .0
+            .as_ref()
+            .is_some_and(|r| r.delay_nanos((self.1)()).is_zero());
+        if due || in_time {
+            self.0 = None;
+            return Ok(());
+        }
+        Err(WaitError::Canceled(
+            ctx.err().unwrap_or(context::Error::Canceled),
+        ))
     }
 }
 
@@ -184,15 +197,11 @@ impl Limiter {
         };
         let delay = r.delay_nanos(t);
         let guard = GiveBack(Some(r), clock::now);
-        match ctx.done().recv_timeout(delay) {
-            Err(RecvTimeoutError::Timeout) => {
-                guard.keep();
-                Ok(())
-            }
-            _ => Err(WaitError::Canceled(
-                ctx.err().unwrap_or(context::Error::Canceled),
-            )),
-        }
+        let timed_out = matches!(
+            ctx.done().recv_timeout(delay),
+            Err(RecvTimeoutError::Timeout)
+        );
+        guard.finish(timed_out, ctx)
     }
 
     /// Waits in a task for one token: [`wait_n_async`](Limiter::wait_n_async) with
@@ -266,14 +275,7 @@ impl Limiter {
             recv(&timer) -> _ => true,
             recv(&done) -> _ => false,
         };
-        if due {
-            guard.keep();
-            Ok(())
-        } else {
-            Err(WaitError::Canceled(
-                ctx.err().unwrap_or(context::Error::Canceled),
-            ))
-        }
+        guard.finish(due, ctx)
     }
 
     /// The checks and the reservation of x/time/rate's `wait`: `None` when the
