@@ -37,7 +37,8 @@ use super::reservation::Reservation;
 ///
 /// `allow()` on a limiter below its limit takes no lock (see the `bucket` module's
 /// docs in the source), and reads the CPU's time-stamp counter rather than
-/// `Instant::now()`.
+/// `Instant::now()`. The first limiter made in a process calibrates that counter
+/// against the monotonic clock, which takes about a millisecond, once.
 ///
 /// # Clocks and paused-clock tests
 ///
