@@ -11,6 +11,20 @@ use crate::harness::{Mode, Record, Settings, Stats};
 /// The Go program's source, embedded so the binary does not depend on the source tree.
 const SOURCE: &str = include_str!("../go/main.go");
 
+/// The rate family's Go peer, built only when x/time/rate is on a GOPATH (see [`x_time_gopath`]).
+const RATE_SOURCE: &str = include_str!("../go/rate.go");
+
+/// A GOPATH holding `golang.org/x/time/rate`: `$GOPATH` if it has it, else Debian's
+/// (`golang-golang-x-time-dev`).
+fn x_time_gopath() -> Option<PathBuf> {
+    let has = |p: &PathBuf| p.join("src/golang.org/x/time/rate/rate.go").is_file();
+    std::env::var_os("GOPATH")
+        .into_iter()
+        .flat_map(|v| std::env::split_paths(&v).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/share/gocode")])
+        .find(has)
+}
+
 /// The output of `go version`, or `None` when Go is not installed.
 pub fn version() -> Option<String> {
     let out = Command::new("go").arg("version").output().ok()?;
@@ -35,11 +49,20 @@ fn build() -> Result<PathBuf, String> {
     std::fs::write(&src, SOURCE).map_err(|e| format!("write {}: {e}", src.display()))?;
     let exe = dir.join("chanbench");
     let mut cmd = Command::new("go");
-    cmd.arg("build")
-        .arg("-o")
-        .arg(&exe)
-        .arg(&src)
-        .env("GO111MODULE", "off")
+    cmd.arg("build").arg("-o").arg(&exe).arg(&src);
+    let rate_src = dir.join("rate.go");
+    match x_time_gopath() {
+        Some(gopath) => {
+            std::fs::write(&rate_src, RATE_SOURCE)
+                .map_err(|e| format!("write {}: {e}", rate_src.display()))?;
+            cmd.arg(&rate_src).env("GOPATH", gopath);
+        }
+        None => eprintln!(
+            "note: golang.org/x/time/rate is not on a GOPATH (apt-get install \
+             golang-golang-x-time-dev): no Go figures for the rate family"
+        ),
+    }
+    cmd.env("GO111MODULE", "off")
         .env("GOFLAGS", "")
         .stdout(Stdio::null());
     if std::env::var_os("GOCACHE").is_none() {

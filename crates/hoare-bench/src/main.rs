@@ -19,6 +19,7 @@ mod harness;
 mod patterns;
 mod peers;
 mod pool;
+mod rate;
 mod report;
 mod select;
 mod spawn;
@@ -44,6 +45,7 @@ pub fn registry() -> Vec<Scenario> {
     all.extend(sync::scenarios());
     all.extend(pool::scenarios());
     all.extend(patterns::scenarios());
+    all.extend(rate::scenarios());
     all
 }
 

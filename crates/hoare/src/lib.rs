@@ -95,6 +95,7 @@
 //! | `context.WithCancel(ctx)` | [`ctx.with_cancel()`](context::Context::with_cancel) |
 //! | `sync.WaitGroup`, `sync.Cond`, `sync.Pool`, x/sync | [`sync`] |
 //! | the book's generator, or-done, tee, bridge, fan-in, pipelines | [`pattern`] |
+//! | `rate.NewLimiter(r, b)`; `lim.Wait(ctx)` | [`rate::Limiter::new(r, b)`](rate::Limiter::new); [`lim.wait(&ctx)`](rate::Limiter::wait) |
 //!
 //! `Mutex`, `RwLock` and `Once` are std's ([`std::sync`]); hoare does not wrap them.
 
@@ -107,6 +108,7 @@ mod go;
 pub mod leak;
 mod loom;
 pub mod pattern;
+pub mod rate;
 pub mod select;
 pub mod sync;
 pub mod time;
