@@ -13,6 +13,7 @@ mod ch3_select;
 mod ch3_sync;
 mod ch4_context;
 mod ch4_patterns;
+mod ch5_rate;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ fn examples() -> Vec<Example> {
     all.extend(ch3_select::examples());
     all.extend(ch4_patterns::examples());
     all.extend(ch4_context::examples());
+    all.extend(ch5_rate::examples());
     all
 }
 
@@ -57,6 +59,12 @@ fn set_speed(speed: f64) {
 /// A duration of the book (a sleep, a timeout, an interval), scaled by `--speed`.
 pub fn book(d: Duration) -> Duration {
     d.div_f64(f64::from_bits(SPEED.load(Ordering::Relaxed)))
+}
+
+/// How many of the book's seconds `d` of real time stands for (`--speed` times
+/// more).
+pub fn book_seconds_of(d: Duration) -> f64 {
+    d.as_secs_f64() * f64::from_bits(SPEED.load(Ordering::Relaxed))
 }
 
 /// `book` for a number of the book's seconds.
@@ -318,6 +326,26 @@ mod tests {
         let starvation = output_of("starvation");
         assert!(starvation.contains("Greedy worker was able to execute"));
         assert!(starvation.contains("Polite worker was able to execute"));
+    }
+
+    #[test]
+    fn chapter_5_rate_limits_space_the_calls() {
+        let times = |name: &str| -> Vec<f64> {
+            output_of(name)
+                .lines()
+                .filter_map(|l| l.trim().split('s').next()?.parse().ok())
+                .collect()
+        };
+        // 10 per minute with a burst of 10: the last of 20 calls cannot come before
+        // 60 s of the book's time; the tenth comes long before that.
+        let multi = times("rate-multi");
+        assert_eq!(multi.len(), 20);
+        assert!(multi[19] >= 59.0, "{multi:?}");
+        assert!(multi[9] < multi[19] - 20.0, "{multi:?}");
+        // 1 per second: 20 calls take at least 19 s.
+        let single = times("rate-single");
+        assert_eq!(single.len(), 20);
+        assert!(single[19] >= 18.9, "{single:?}");
     }
 
     #[test]
