@@ -1,7 +1,7 @@
 //! loom models of context cancellation: a cancel racing a thread that waits on
 //! `done()`, a cancel racing a select on `done()`, a parent's cancel racing the
 //! creation of a child, and a cancel racing a send into an or-done receive
-//! (blocking and async).
+//! (blocking and async), and the same for a fan-in receive.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p hoare --release --test loom_context`.
 #![cfg(loom)]
@@ -105,6 +105,46 @@ fn cancel_races_a_send_into_an_async_or_done_receive() {
         match receiver.join().unwrap() {
             Some(1) => assert!(rx.try_recv().is_err()),
             None => assert_eq!(rx.try_recv(), Ok(1), "the value stayed in the channel"),
+            other => panic!("unexpected {other:?}"),
+        }
+    });
+}
+
+/// A merge receiver (`fan_in`, no goroutine) over two buffered channels, blocked
+/// while a send into the second and a cancel race: it returns the value or `None`,
+/// and a value it did not take stays in its own channel.
+#[test]
+fn cancel_races_a_send_into_a_fan_in_receive() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (_a_tx, a) = chan::<u32>(1);
+        let (b_tx, b) = chan::<u32>(1);
+        let merged = hoare::pattern::fan_in(&ctx, [a, b.clone()]);
+        let receiver = thread::spawn(move || merged.recv());
+        b_tx.send(1).unwrap();
+        cancel.cancel();
+        match receiver.join().unwrap() {
+            Some(1) => assert!(b.try_recv().is_err()),
+            None => assert_eq!(b.try_recv(), Ok(1), "the value stayed in its channel"),
+            other => panic!("unexpected {other:?}"),
+        }
+    });
+}
+
+/// The same with the receive in a task (`recv_async`).
+#[test]
+fn cancel_races_a_send_into_an_async_fan_in_receive() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (_a_tx, a) = chan::<u32>(1);
+        let (b_tx, b) = chan::<u32>(1);
+        let merged = hoare::pattern::fan_in(&ctx, [a, b.clone()]);
+        let receiver = thread::spawn(move || loom::future::block_on(merged.recv_async()));
+        b_tx.send(1).unwrap();
+        cancel.cancel();
+        match receiver.join().unwrap() {
+            Some(1) => assert!(b.try_recv().is_err()),
+            None => assert_eq!(b.try_recv(), Ok(1), "the value stayed in its channel"),
             other => panic!("unexpected {other:?}"),
         }
     });

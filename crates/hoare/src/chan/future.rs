@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 
 use super::error::SendError;
+use super::merge::Merge;
 use super::receiver::{OrDone, RecvInner};
 use super::waiter::AsyncWait;
 use super::{FlavorRef, Receiver, Sender};
@@ -110,6 +111,12 @@ pub(crate) struct RecvState<T> {
     /// For an or-done receiver: the receive on its source (`wait` and `timer`
     /// then serve its context).
     source: Option<Box<RecvState<T>>>,
+    /// For a merge receiver: the receive on each source (`wait` and `timer` then
+    /// serve its context). Made once, on first need, and never resized while any
+    /// of them may be registered.
+    sources: Vec<RecvState<T>>,
+    /// As a source's state in a merge: that source is closed and drained.
+    closed: bool,
 }
 
 impl<T> Default for RecvState<T> {
@@ -118,6 +125,8 @@ impl<T> Default for RecvState<T> {
             wait: None,
             timer: None,
             source: None,
+            sources: Vec::new(),
+            closed: false,
         }
     }
 }
@@ -142,6 +151,8 @@ unsafe fn poll_recv<T>(
         RecvInner::Done(ctx) => unsafe { poll_done(ctx, cx, state) },
         // SAFETY: the caller's contract.
         RecvInner::OrDone(a) => unsafe { poll_or_done(a, cx, state) },
+        // SAFETY: the caller's contract.
+        RecvInner::Merge(m) => unsafe { poll_merge(m, cx, state) },
         RecvInner::Chan(shared) => match shared.flavor() {
             FlavorRef::Array(c) => c.poll_recv(cx, state_wait),
             // SAFETY: the caller's contract.
@@ -214,6 +225,75 @@ unsafe fn poll_or_done<T>(
     }
 }
 
+/// One poll of a receive on a merge receiver: a value of any source (scanned from
+/// a random one), or `None` once all are closed and drained or the context is
+/// done. The context's queue is joined only when no source has a value.
+///
+/// # Safety
+/// As for [`poll_recv`]; the sources' states live (in a vector that is never
+/// resized once made) inside `state`.
+unsafe fn poll_merge<T>(
+    m: &Merge<T>,
+    cx: &mut Context<'_>,
+    state: &mut RecvState<T>,
+) -> Poll<Option<T>> {
+    let n = m.sources.len();
+    if state.sources.len() != n {
+        // First poll: nothing is registered yet, so the vector may be made.
+        state.sources = (0..n).map(|_| RecvState::default()).collect();
+    }
+    if !m.is_done() {
+        let start = m.start();
+        let mut open = false;
+        for k in 0..n {
+            let i = (start + k) % n;
+            let sub = &mut state.sources[i];
+            if sub.closed {
+                continue;
+            }
+            // SAFETY: the caller's contract, which covers the sub-states.
+            match unsafe { poll_recv(&m.sources[i], cx, sub) } {
+                Poll::Ready(Some(v)) => {
+                    cancel_merge_sources(m, state, Some(i));
+                    if let Some(ctx) = &m.ctx {
+                        finish_done(ctx, state);
+                    }
+                    return Poll::Ready(Some(v));
+                }
+                Poll::Ready(None) => sub.closed = true,
+                Poll::Pending => open = true,
+            }
+        }
+        if !open {
+            if let Some(ctx) = &m.ctx {
+                finish_done(ctx, state);
+            }
+            return Poll::Ready(None);
+        }
+    }
+    let Some(ctx) = &m.ctx else {
+        return Poll::Pending;
+    };
+    // SAFETY: the caller's contract.
+    match unsafe { poll_done::<T>(ctx, cx, state) } {
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(_) => {
+            cancel_merge_sources(m, state, None);
+            Poll::Ready(None)
+        }
+    }
+}
+
+/// Withdraws the receives on a merge's sources, except `keep` (the one that just
+/// completed). A value already handed to one of them goes back to its channel.
+fn cancel_merge_sources<T>(m: &Merge<T>, state: &mut RecvState<T>, keep: Option<usize>) {
+    for (i, (source, sub)) in m.sources.iter().zip(state.sources.iter_mut()).enumerate() {
+        if Some(i) != keep && !sub.closed {
+            cancel_recv(source, sub);
+        }
+    }
+}
+
 /// Withdraws a wait on `ctx`'s done queue, if there is one.
 fn finish_done<T>(ctx: &Ctx, state: &mut RecvState<T>) {
     if let Some(queue) = ctx.done_waiters() {
@@ -223,6 +303,15 @@ fn finish_done<T>(ctx: &Ctx, state: &mut RecvState<T>) {
 
 /// Withdraws an unfinished receive.
 fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
+    if let RecvInner::Merge(m) = &rx.inner {
+        if let Some(ctx) = &m.ctx {
+            finish_done(ctx, state);
+        }
+        if state.sources.len() == m.sources.len() {
+            cancel_merge_sources(m, state, None);
+        }
+        return;
+    }
     if let RecvInner::OrDone(a) = &rx.inner {
         finish_done(&a.ctx, state);
         if let Some(source) = state.source.as_deref_mut() {

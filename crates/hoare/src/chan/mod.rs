@@ -94,6 +94,7 @@ pub(crate) mod array;
 mod buffer;
 mod error;
 mod future;
+mod merge;
 pub(crate) mod queue;
 pub(crate) mod receiver;
 mod sender;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::error::{RecvTimeoutError, TryRecvError};
 use super::future::{RecvFuture, RecvStream};
+use super::merge::Merge;
 use super::{block_until, deadline_after, FlavorRef, Handle};
 use crate::context::Context;
 use crate::time::Timer;
@@ -44,6 +45,8 @@ pub(crate) enum RecvInner<T> {
     /// `pattern::or_done`: the values of another receiver until a context is done,
     /// read straight from it (no goroutine in between).
     OrDone(Box<OrDone<T>>),
+    /// `pattern::fan_in`: the values of several receivers, read straight from them.
+    Merge(Box<Merge<T>>),
 }
 
 /// The parts of an [`RecvInner::OrDone`] receiver.
@@ -112,6 +115,7 @@ impl<T> Receiver<T> {
             RecvInner::Done(_) => Err(TryRecvError::Empty),
             RecvInner::OrDone(a) if a.ctx.is_done() => Err(TryRecvError::Closed),
             RecvInner::OrDone(a) => a.source.try_recv(),
+            RecvInner::Merge(m) => m.try_recv(),
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.try_recv(),
                 FlavorRef::Zero(c) => c.try_recv(),
@@ -167,6 +171,7 @@ impl<T> Receiver<T> {
             },
             RecvInner::Done(c) => wait_done(c, deadline),
             RecvInner::OrDone(a) => recv_or_done(a, deadline),
+            RecvInner::Merge(m) => (m.blocking)(m, deadline),
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.recv(deadline),
                 FlavorRef::Zero(c) => c.recv(deadline),
@@ -285,6 +290,7 @@ impl<T> Receiver<T> {
             RecvInner::Timer(t, _) => t.is_closed(),
             RecvInner::Done(c) => c.is_done(),
             RecvInner::OrDone(a) => a.ctx.is_done() || a.source.is_closed(),
+            RecvInner::Merge(m) => m.is_closed(),
         }
     }
 
@@ -307,6 +313,7 @@ impl<T> Receiver<T> {
             RecvInner::Timer(t, _) => usize::from(!t.is_closed() && t.is_ready()),
             RecvInner::Done(_) => 0,
             RecvInner::OrDone(a) => a.source.len(),
+            RecvInner::Merge(m) => m.len(),
         }
     }
 
@@ -338,6 +345,7 @@ impl<T> Receiver<T> {
             RecvInner::Timer(..) => 1,
             RecvInner::Done(_) => 0,
             RecvInner::OrDone(a) => a.source.capacity(),
+            RecvInner::Merge(m) => m.capacity(),
         }
     }
 }
@@ -429,6 +437,9 @@ impl<T> Clone for Receiver<T> {
             RecvInner::Done(c) => Receiver {
                 inner: RecvInner::Done(c.clone()),
             },
+            RecvInner::Merge(m) => Receiver {
+                inner: RecvInner::Merge(Box::new((**m).clone())),
+            },
             RecvInner::OrDone(a) => Receiver {
                 inner: RecvInner::OrDone(Box::new(OrDone {
                     source: a.source.clone(),
@@ -457,6 +468,11 @@ impl<T> fmt::Debug for Receiver<T> {
             RecvInner::Never => f.write_str("Receiver { nil }"),
             RecvInner::Timer(t, _) => f.debug_struct("Receiver").field("timer", t).finish(),
             RecvInner::Done(c) => f.debug_struct("Receiver").field("done_of", c).finish(),
+            RecvInner::Merge(m) => f
+                .debug_struct("Receiver")
+                .field("merging", &m.sources)
+                .field("until_done_of", &m.ctx)
+                .finish(),
             RecvInner::OrDone(a) => f
                 .debug_struct("Receiver")
                 .field("source", &a.source)

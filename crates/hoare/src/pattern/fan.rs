@@ -4,14 +4,17 @@ use std::sync::Arc;
 
 use super::adapt::recv_or_done;
 use super::source::{send_or_done, stream};
-use crate::chan::{self, Receiver, TryRecvError};
+use crate::chan::{self, Receiver};
 use crate::context::Context;
 use crate::select::Select;
 
 /// The book's `fanIn`: merges any number of streams into one, taking values in
-/// whichever order they come, until every input is closed or `ctx` is done. One
-/// goroutine serves all inputs through a dynamic [`Select`]. An empty `receivers`
-/// gives a stream that is closed at once.
+/// whichever order they come, until every input is closed and drained or `ctx` is
+/// done. An empty `receivers` gives a stream that is closed at once.
+///
+/// No goroutine is involved: the returned receiver reads its inputs directly
+/// (starting from a random one each time, so none is favoured), waits on all of
+/// them at once when none has a value, and works in `select!` like any receiver.
 ///
 /// ```
 /// use hoare::{context::Context, pattern};
@@ -25,71 +28,12 @@ use crate::select::Select;
 /// got.sort();
 /// assert_eq!(got, [1, 2, 10, 20]);
 /// ```
-#[track_caller]
 pub fn fan_in<T, I>(ctx: &Context, receivers: I) -> Receiver<T>
 where
     T: Send + 'static,
     I: IntoIterator<Item = Receiver<T>>,
 {
-    let receivers: Vec<Receiver<T>> = receivers.into_iter().collect();
-    let ctx = ctx.clone();
-    stream(move |tx| async move {
-        let done = ctx.done();
-        let mut sel = Select::new();
-        for rx in &receivers {
-            sel.recv(rx, Some);
-        }
-        let cancelled = sel.recv(&done, |_| None);
-        let mut open = receivers.len();
-        let mut closed = vec![false; receivers.len()];
-        let mut next = 0;
-        while open > 0 {
-            // First take whatever is ready now, round robin, without a select.
-            let mut ready = None;
-            for k in 0..receivers.len() {
-                let i = (next + k) % receivers.len();
-                if closed[i] {
-                    continue;
-                }
-                match receivers[i].try_recv() {
-                    Ok(v) => {
-                        ready = Some(v);
-                        next = i + 1;
-                        break;
-                    }
-                    Err(TryRecvError::Closed) => {
-                        closed[i] = true;
-                        sel.remove(i);
-                        open -= 1;
-                    }
-                    Err(TryRecvError::Empty) => {}
-                }
-            }
-            if let Some(v) = ready {
-                if !send_or_done(&ctx, &tx, v).await {
-                    return;
-                }
-                continue;
-            }
-            if open == 0 || ctx.is_done() {
-                return;
-            }
-            match sel.wait_async().await {
-                (i, _) if i == cancelled => return,
-                (_, Some(Some(v))) => {
-                    if !send_or_done(&ctx, &tx, v).await {
-                        return;
-                    }
-                }
-                (i, _) => {
-                    // That input is closed and drained.
-                    closed[i] = true;
-                    sel.remove(i);
-                    open -= 1;
-                }
-            }
-        }
-    })
+    Receiver::merge(receivers.into_iter().collect(), Some(ctx.clone()))
 }
 
 /// The book's fan-out: `workers` goroutines each take values from `rx` and send

@@ -168,6 +168,10 @@ impl<O: SendOperand> SendOperand for &Option<O> {
 pub(crate) struct RecvSlot<T> {
     /// Where a sender puts the value, when registered with an unbuffered channel.
     packet: Packet<T>,
+    /// For a merge receiver: a slot per source, so that a value an unbuffered
+    /// source hands over is known to be that source's (and goes back to it if the
+    /// select is abandoned). Made on first need; never resized while registered.
+    subs: Vec<RecvSlot<T>>,
     out: Option<Option<T>>,
     /// A channel may hold the packet's address while the select is registered,
     /// while the select still uses the case through `&mut`; `!Unpin` tells the
@@ -180,6 +184,7 @@ impl<T> Default for RecvSlot<T> {
     fn default() -> Self {
         Self {
             packet: Packet::new(None),
+            subs: Vec::new(),
             out: None,
             _pinned: PhantomPinned,
         }
@@ -226,6 +231,31 @@ impl<T> RecvSlot<T> {
                 }
                 None => false,
             },
+            Some(RecvInner::Merge(m)) => {
+                if self.subs.len() != m.sources.len() {
+                    // Nothing of this case is registered now: the slots may move.
+                    self.subs = m.sources.iter().map(|_| RecvSlot::default()).collect();
+                }
+                let (mut ready, mut live) = (false, false);
+                for (sub, source) in self.subs.iter_mut().zip(m.sources.iter()) {
+                    // A source closed and drained can give nothing (a closed channel
+                    // always looks ready): leave it out, or the select would spin.
+                    // One that closes later wakes the select, which then retries.
+                    if source.is_closed() && source.is_empty() {
+                        continue;
+                    }
+                    live = true;
+                    // SAFETY: the caller's contract, passed on for each source: the
+                    // sub-slots live in a vector that stays put until unregistered.
+                    ready |= unsafe { sub.register(Some(source), waiter, oper) };
+                }
+                ready |= !live; // all ended: the merge is closed, which is ready
+                if let Some(queue) = m.ctx.as_ref().and_then(|c| c.done_waiters()) {
+                    queue.register(waiter, oper);
+                    ready |= m.is_done();
+                }
+                ready
+            }
             Some(RecvInner::OrDone(a)) => {
                 // SAFETY: the caller's contract, passed on for the source.
                 let source_ready = unsafe { self.register(Some(&a.source), waiter, oper) };
@@ -263,6 +293,14 @@ impl<T> RecvSlot<T> {
                     queue.unregister(waiter, oper);
                 }
             }
+            Some(RecvInner::Merge(m)) => {
+                for (sub, source) in self.subs.iter_mut().zip(m.sources.iter()) {
+                    sub.unregister(Some(source), waiter, oper);
+                }
+                if let Some(queue) = m.ctx.as_ref().and_then(|c| c.done_waiters()) {
+                    queue.unregister(waiter, oper);
+                }
+            }
             Some(RecvInner::OrDone(a)) => {
                 self.unregister(Some(&a.source), waiter, oper);
                 if let Some(queue) = a.ctx.done_waiters() {
@@ -284,6 +322,17 @@ impl<T> RecvSlot<T> {
             }
             // An unbuffered source may have handed its value over already;
             // otherwise the context may be done: try.
+            Some(RecvInner::Merge(_)) => {
+                // An unbuffered source may have handed its value to its sub-slot.
+                let handed = self.subs.iter_mut().find_map(|sub| {
+                    // SAFETY: as above, for each sub-slot.
+                    unsafe { sub.packet.take() }
+                });
+                match handed {
+                    Some(v) => self.fire(Some(v)),
+                    None => self.try_fire(rx),
+                }
+            }
             Some(RecvInner::OrDone(_)) => {
                 // SAFETY: as above.
                 match unsafe { self.packet.take() } {
@@ -299,6 +348,12 @@ impl<T> RecvSlot<T> {
     pub(crate) fn abandon(&mut self, rx: Option<&Receiver<T>>) {
         if let Some(RecvInner::OrDone(a)) = rx.map(|rx| &rx.inner) {
             self.abandon(Some(&a.source));
+            return;
+        }
+        if let Some(RecvInner::Merge(m)) = rx.map(|rx| &rx.inner) {
+            for (sub, source) in self.subs.iter_mut().zip(m.sources.iter()) {
+                sub.abandon(Some(source));
+            }
             return;
         }
         if let Some(RecvInner::Chan(h)) = rx.map(|rx| &rx.inner) {
@@ -318,6 +373,12 @@ impl<T> RecvSlot<T> {
         match rx.map(|rx| &rx.inner) {
             Some(RecvInner::Timer(t, _)) => Some(t.wake_at()),
             Some(RecvInner::Done(ctx)) => ctx.deadline(),
+            Some(RecvInner::Merge(m)) => m
+                .sources
+                .iter()
+                .filter_map(|s| Self::due(Some(s)))
+                .chain(m.ctx.as_ref().and_then(|c| c.deadline()))
+                .min(),
             Some(RecvInner::OrDone(a)) => match (a.ctx.deadline(), Self::due(Some(&a.source))) {
                 (Some(x), Some(y)) => Some(x.min(y)),
                 (x, y) => x.or(y),
