@@ -95,6 +95,9 @@
 //! | `context.WithCancel(ctx)` | [`ctx.with_cancel()`](context::Context::with_cancel) |
 //! | `sync.WaitGroup`, `sync.Cond`, `sync.Pool`, x/sync | [`sync`] |
 //! | the book's generator, or-done, tee, bridge, fan-in, pipelines | [`pattern`] |
+//! | the book's heartbeats and stewards | [`supervise`] |
+//! | the book's replicated requests; hedged requests | [`hedge`] |
+//! | the book's `MyError`, `wrapError` and CLI `handleError` | [`report`] |
 //!
 //! `Mutex`, `RwLock` and `Once` are std's ([`std::sync`]); hoare does not wrap them.
 
@@ -104,10 +107,13 @@
 pub mod chan;
 pub mod context;
 mod go;
+pub mod hedge;
 pub mod leak;
 mod loom;
 pub mod pattern;
+pub mod report;
 pub mod select;
+pub mod supervise;
 pub mod sync;
 pub mod time;
 

@@ -1,0 +1,632 @@
+//! Replicated and hedged requests (the book's "Replicated Requests").
+//!
+//! [`replicate`] sends the same request to `n` replicas at once and takes the first
+//! answer: the tail latency of the slowest paths stops mattering, at `n` times the
+//! load. [`Hedger`] spends far less: it sends one request, and a second (the
+//! *hedge*) only when the first has not answered after a fixed delay or after the
+//! p-th percentile of the latencies it has seen, within a cap on the extra load
+//! ("The Tail at Scale", Dean and Barroso).
+//!
+//! Each request is a function of a [`Context`] and the attempt's number; the
+//! context is cancelled as soon as one attempt succeeds, and the call returns only
+//! once every attempt has ended, so no request outlives the call. An attempt that
+//! ignores its context holds the call up until it ends, as the book's
+//! `wg.Wait()` does. A panicking attempt is reported as
+//! [`AttemptFailure::Panicked`], not lost.
+//!
+//! | The book | hoare |
+//! |---|---|
+//! | `for i := 0; i < 10; i++ { go doWork(done, i, &wg, result) }; first := <-result; close(done); wg.Wait()` | [`replicate(&ctx, 10, do_work).await`](replicate) |
+//!
+//! ```
+//! use hoare::{context::Context, hedge};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let ctx = Context::background();
+//! let first = hedge::replicate(&ctx, 3, |_ctx, replica| async move { Ok::<_, ()>(replica * 10) })
+//!     .await
+//!     .unwrap();
+//! assert!([0, 10, 20].contains(&first));
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use tokio::time::Instant;
+
+use crate::chan::{chan, Receiver, Sender};
+use crate::context::{self, Context};
+use crate::pattern::source::or_cancelled;
+use crate::sync::unwind::{panic_message, CatchUnwind};
+
+/// Why a replicated or hedged request gave no answer.
+///
+/// ```
+/// use hoare::{context::Context, hedge::{self, HedgeError}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let none = hedge::replicate(&Context::background(), 0, |_, _| async { Ok::<u8, ()>(1) }).await;
+/// assert!(matches!(none, Err(HedgeError::NoReplicas)));
+/// # }
+/// ```
+#[derive(Debug)]
+pub enum HedgeError<E> {
+    /// `replicate` was asked for zero replicas.
+    NoReplicas,
+    /// The caller's context was done before any attempt succeeded.
+    Canceled(context::Error),
+    /// Every attempt failed; their failures, by attempt number.
+    AllFailed(Vec<(usize, AttemptFailure<E>)>),
+}
+
+impl<E: fmt::Display> fmt::Display for HedgeError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HedgeError::NoReplicas => f.write_str("replicate needs at least one replica"),
+            HedgeError::Canceled(e) => write!(f, "request abandoned: {e}"),
+            HedgeError::AllFailed(failures) => {
+                write!(f, "all {} attempts failed", failures.len())?;
+                if let Some((i, first)) = failures.first() {
+                    write!(f, "; attempt {i}: {first}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for HedgeError<E> {}
+
+/// How one attempt failed.
+#[derive(Debug)]
+pub enum AttemptFailure<E> {
+    /// It returned this error.
+    Failed(E),
+    /// It panicked; the panic's message.
+    Panicked(String),
+}
+
+impl<E: fmt::Display> fmt::Display for AttemptFailure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttemptFailure::Failed(e) => write!(f, "{e}"),
+            AttemptFailure::Panicked(msg) => write!(f, "panicked: {msg}"),
+        }
+    }
+}
+
+type Outcome<T, E> = (usize, Result<Result<T, E>, String>);
+
+/// The attempts of one call: their shared context and where they report.
+struct Attempts<T, E> {
+    ctx: Context,
+    cancel: context::CancelGuard,
+    tx: Option<Sender<Outcome<T, E>>>,
+    rx: Receiver<Outcome<T, E>>,
+    failures: Vec<(usize, AttemptFailure<E>)>,
+}
+
+impl<T: Send + 'static, E: Send + 'static> Attempts<T, E> {
+    fn new(parent: &Context, capacity: usize) -> Self {
+        let (ctx, cancel) = parent.with_cancel();
+        let (tx, rx) = chan(capacity);
+        Self {
+            ctx,
+            cancel,
+            tx: Some(tx),
+            rx,
+            failures: Vec::new(),
+        }
+    }
+
+    /// Starts attempt `i` as a goroutine; it reports into the channel, which
+    /// closes once every attempt has ended and no more can start.
+    #[track_caller]
+    fn spawn<Fut>(&self, i: usize, attempt: Fut)
+    where
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let Some(tx) = self.tx.clone() else { return };
+        drop(crate::go(async move {
+            let outcome = CatchUnwind { future: attempt }.await;
+            // The channel has room for every attempt: this never waits.
+            let _ = tx.try_send((i, outcome.map_err(|p| panic_message(&*p))));
+        }));
+    }
+
+    /// Records a failure, or returns the value of a success.
+    fn settle(&mut self, (i, outcome): Outcome<T, E>) -> Option<T> {
+        match outcome {
+            Ok(Ok(v)) => return Some(v),
+            Ok(Err(e)) => self.failures.push((i, AttemptFailure::Failed(e))),
+            Err(msg) => self.failures.push((i, AttemptFailure::Panicked(msg))),
+        }
+        None
+    }
+
+    /// No more attempts will start.
+    fn close(&mut self) {
+        self.tx = None;
+    }
+
+    /// Cancels the attempts still running, waits until all have ended, and gives
+    /// the call's result.
+    async fn finish(mut self, winner: Option<T>, parent: &Context) -> Result<T, HedgeError<E>> {
+        self.close();
+        self.cancel.cancel();
+        let mut winner = winner;
+        loop {
+            let outcome = self.rx.recv_async().await;
+            let Some(outcome) = outcome else { break };
+            if let Some(v) = self.settle(outcome) {
+                winner.get_or_insert(v);
+            }
+        }
+        match (winner, parent.err()) {
+            (Some(v), _) => Ok(v),
+            (None, Some(e)) => Err(HedgeError::Canceled(e)),
+            (None, None) => {
+                self.failures.sort_by_key(|(i, _)| *i);
+                Err(HedgeError::AllFailed(self.failures))
+            }
+        }
+    }
+}
+
+/// Runs `n` replicas of a request at once, `request(ctx, replica)` for replica
+/// 0..n, each on its own goroutine; returns the first success, cancels the
+/// others' context, and waits until each has ended.
+///
+/// # Errors
+/// - [`HedgeError::NoReplicas`] when `n` is 0;
+/// - [`HedgeError::Canceled`] when `ctx` is done before any replica succeeds;
+/// - [`HedgeError::AllFailed`] when every replica fails or panics.
+///
+/// ```
+/// use std::time::Duration;
+/// use hoare::{context::Context, hedge, select_async, time};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let ctx = Context::background();
+/// let fastest = hedge::replicate(&ctx, 4, |ctx, replica| async move {
+///     let load = Duration::from_secs(4 - replica as u64); // replica 3 is fastest
+///     select_async! {
+///         recv(time::after(load)) -> _ => Ok(replica),
+///         recv(ctx.done()) -> _ => Err("canceled"),
+///     }
+/// })
+/// .await;
+/// assert_eq!(fastest.unwrap(), 3);
+/// # }
+/// ```
+pub async fn replicate<T, E, F, Fut>(
+    ctx: &Context,
+    n: usize,
+    request: F,
+) -> Result<T, HedgeError<E>>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: Fn(Context, usize) -> Fut,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+{
+    if n == 0 {
+        return Err(HedgeError::NoReplicas);
+    }
+    let mut attempts = Attempts::new(ctx, n);
+    for i in 0..n {
+        attempts.spawn(i, request(attempts.ctx.clone(), i));
+    }
+    attempts.close();
+    loop {
+        let outcome = attempts.rx.recv_async().await;
+        let Some(outcome) = outcome else { break };
+        if let Some(v) = attempts.settle(outcome) {
+            return attempts.finish(Some(v), ctx).await;
+        }
+    }
+    attempts.finish(None, ctx).await
+}
+
+/// Latencies are recorded in microseconds, from 1 µs to an hour.
+const HIGHEST_MICROS: u64 = 3_600_000_000;
+/// A percentile delay is used once this many latencies are recorded; before
+/// that, no hedge is sent.
+pub const MIN_SAMPLES: u64 = 20;
+/// The most hedges a quiet spell can save up for a burst.
+const MAX_SAVED_HEDGES: f64 = 10.0;
+
+/// When a hedge is sent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Delay {
+    /// After this long without an answer. Zero sends both requests at once
+    /// (within the load cap).
+    Fixed(Duration),
+    /// After the p-th percentile of the latencies seen so far, 0 < p < 100, once
+    /// [`MIN_SAMPLES`] are recorded.
+    Percentile(f64),
+}
+
+/// Why a [`HedgePolicy`] is invalid.
+///
+/// ```
+/// use hoare::hedge::{HedgePolicy, PolicyError};
+///
+/// assert_eq!(HedgePolicy::percentile(100.0).unwrap_err(), PolicyError::Percentile(100.0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PolicyError {
+    /// The percentile was not strictly between 0 and 100.
+    Percentile(f64),
+    /// The extra-load cap was negative or not a finite number.
+    ExtraLoad(f64),
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicyError::Percentile(p) => {
+                write!(
+                    f,
+                    "hedge percentile must be between 0 and 100 (exclusive), got {p}"
+                )
+            }
+            PolicyError::ExtraLoad(x) => {
+                write!(
+                    f,
+                    "hedge extra load must be a finite fraction >= 0, got {x}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// When to hedge, and how much extra load hedging may add.
+///
+/// ```
+/// use std::time::Duration;
+/// use hoare::hedge::HedgePolicy;
+///
+/// let p = HedgePolicy::percentile(95.0).unwrap().max_extra_load(0.05).unwrap();
+/// assert_eq!(p.extra_load_cap(), 0.05);
+/// let q = HedgePolicy::fixed(Duration::from_millis(10));
+/// assert_eq!(q.extra_load_cap(), 0.1);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HedgePolicy {
+    delay: Delay,
+    max_extra_load: f64,
+}
+
+impl HedgePolicy {
+    /// Hedge after `delay` without an answer, with the default 10% load cap.
+    ///
+    /// ```
+    /// let p = hoare::hedge::HedgePolicy::fixed(std::time::Duration::from_millis(5));
+    /// # drop(p);
+    /// ```
+    pub fn fixed(delay: Duration) -> Self {
+        Self {
+            delay: Delay::Fixed(delay),
+            max_extra_load: 0.1,
+        }
+    }
+
+    /// Hedge after the `p`-th percentile of observed latencies, with the default
+    /// 10% load cap.
+    ///
+    /// # Errors
+    /// [`PolicyError::Percentile`] unless 0 < `p` < 100.
+    ///
+    /// ```
+    /// assert!(hoare::hedge::HedgePolicy::percentile(99.0).is_ok());
+    /// assert!(hoare::hedge::HedgePolicy::percentile(0.0).is_err());
+    /// ```
+    pub fn percentile(p: f64) -> Result<Self, PolicyError> {
+        if !(p > 0.0 && p < 100.0) {
+            return Err(PolicyError::Percentile(p));
+        }
+        Ok(Self {
+            delay: Delay::Percentile(p),
+            max_extra_load: 0.1,
+        })
+    }
+
+    /// Caps hedges at `fraction` of the calls (0.1: at most one hedge per ten
+    /// calls, over time; a quiet spell saves up at most ten).
+    ///
+    /// # Errors
+    /// [`PolicyError::ExtraLoad`] for a negative or non-finite fraction.
+    ///
+    /// ```
+    /// let p = hoare::hedge::HedgePolicy::percentile(90.0).unwrap();
+    /// assert!(p.max_extra_load(-0.5).is_err());
+    /// ```
+    pub fn max_extra_load(mut self, fraction: f64) -> Result<Self, PolicyError> {
+        if !(fraction.is_finite() && fraction >= 0.0) {
+            return Err(PolicyError::ExtraLoad(fraction));
+        }
+        self.max_extra_load = fraction;
+        Ok(self)
+    }
+
+    /// The cap on extra load, as a fraction of calls.
+    ///
+    /// ```
+    /// assert_eq!(hoare::hedge::HedgePolicy::percentile(50.0).unwrap().extra_load_cap(), 0.1);
+    /// ```
+    pub fn extra_load_cap(&self) -> f64 {
+        self.max_extra_load
+    }
+}
+
+/// Counts of a [`Hedger`]'s calls and the hedges it sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HedgeStats {
+    /// Calls made.
+    pub calls: u64,
+    /// Hedges sent.
+    pub hedges: u64,
+}
+
+impl HedgeStats {
+    /// Hedges per call: the extra load hedging cost.
+    ///
+    /// ```
+    /// let s = hoare::hedge::HedgeStats { calls: 200, hedges: 10 };
+    /// assert_eq!(s.extra_load(), 0.05);
+    /// ```
+    pub fn extra_load(&self) -> f64 {
+        if self.calls == 0 {
+            0.0
+        } else {
+            self.hedges as f64 / self.calls as f64
+        }
+    }
+}
+
+/// What the hedger learns between calls.
+struct Learned {
+    /// Latencies of successful calls, in microseconds.
+    latencies: Histogram<u64>,
+    /// Hedges that may be sent now (a token bucket filled by calls).
+    saved: f64,
+}
+
+/// Hedged requests: one request, and a second (the hedge) when the first is slow
+/// by the [`HedgePolicy`]; the first success wins, the other attempt is cancelled
+/// and awaited. Shared by the calls to one service, so it learns their latency.
+///
+/// ```
+/// use std::time::Duration;
+/// use hoare::{context::Context, hedge::{HedgePolicy, Hedger}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let hedger = Hedger::new(HedgePolicy::percentile(95.0).unwrap());
+/// let ctx = Context::background();
+/// for i in 0..30 {
+///     let v = hedger.run(&ctx, |_ctx, _attempt| async move { Ok::<_, ()>(i) }).await;
+///     assert_eq!(v.unwrap(), i);
+/// }
+/// assert!(hedger.delay().is_some()); // it has learned the latency
+/// assert!(hedger.delay() < Some(Duration::from_secs(1)));
+/// # }
+/// ```
+pub struct Hedger {
+    policy: HedgePolicy,
+    learned: Mutex<Learned>,
+    calls: AtomicU64,
+    hedges: AtomicU64,
+}
+
+impl Hedger {
+    /// A hedger following `policy`.
+    ///
+    /// ```
+    /// let h = hoare::hedge::Hedger::new(hoare::hedge::HedgePolicy::percentile(95.0).unwrap());
+    /// assert_eq!(h.stats().calls, 0);
+    /// ```
+    pub fn new(policy: HedgePolicy) -> Self {
+        let latencies = Histogram::new_with_bounds(1, HIGHEST_MICROS, 2)
+            .expect("the histogram bounds are constants that hdrhistogram accepts");
+        Self {
+            policy,
+            learned: Mutex::new(Learned {
+                latencies,
+                saved: 0.0,
+            }),
+            calls: AtomicU64::new(0),
+            hedges: AtomicU64::new(0),
+        }
+    }
+
+    /// The calls made and hedges sent so far.
+    ///
+    /// ```
+    /// let h = hoare::hedge::Hedger::new(hoare::hedge::HedgePolicy::fixed(std::time::Duration::ZERO));
+    /// assert_eq!(h.stats().extra_load(), 0.0);
+    /// ```
+    pub fn stats(&self) -> HedgeStats {
+        HedgeStats {
+            // ORDERING: independent counters, read for reporting only.
+            calls: self.calls.load(Ordering::Relaxed),
+            hedges: self.hedges.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The delay after which a call would hedge now; `None` while a percentile
+    /// policy has too few samples.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hoare::hedge::{HedgePolicy, Hedger};
+    ///
+    /// assert_eq!(Hedger::new(HedgePolicy::fixed(Duration::from_millis(3))).delay(), Some(Duration::from_millis(3)));
+    /// assert_eq!(Hedger::new(HedgePolicy::percentile(95.0).unwrap()).delay(), None);
+    /// ```
+    pub fn delay(&self) -> Option<Duration> {
+        match self.policy.delay {
+            Delay::Fixed(d) => Some(d),
+            Delay::Percentile(p) => {
+                let learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+                (learned.latencies.len() >= MIN_SAMPLES)
+                    .then(|| Duration::from_micros(learned.latencies.value_at_quantile(p / 100.0)))
+            }
+        }
+    }
+
+    /// Makes one call: `request(ctx, 0)` at once and, if it has not succeeded by
+    /// the policy's delay and the load cap allows, `request(ctx, 1)`; returns the
+    /// first success, cancels the other attempt's context and waits for it to end.
+    /// A failed first attempt is not retried by a hedge sent after it failed.
+    ///
+    /// # Errors
+    /// [`HedgeError::Canceled`] when `ctx` is done before any attempt succeeds;
+    /// [`HedgeError::AllFailed`] when every attempt sent failed or panicked.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hoare::{context::Context, hedge::{HedgePolicy, Hedger}, select_async, time};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let hedger = Hedger::new(HedgePolicy::fixed(Duration::from_millis(10)).max_extra_load(1.0).unwrap());
+    /// // Saved-up hedges start at zero: make a call first to earn one.
+    /// hedger.run(&Context::background(), |_, _| async { Ok::<_, ()>(0) }).await.unwrap();
+    /// let winner = hedger
+    ///     .run(&Context::background(), |ctx, attempt| async move {
+    ///         let load = if attempt == 0 { Duration::from_secs(5) } else { Duration::from_millis(1) };
+    ///         select_async! {
+    ///             recv(time::after(load)) -> _ => Ok(attempt),
+    ///             recv(ctx.done()) -> _ => Err("canceled"),
+    ///         }
+    ///     })
+    ///     .await;
+    /// assert_eq!(winner.unwrap(), 1); // the hedge won
+    /// assert_eq!(hedger.stats().hedges, 1);
+    /// # }
+    /// ```
+    pub async fn run<T, E, F, Fut>(&self, ctx: &Context, request: F) -> Result<T, HedgeError<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: Fn(Context, usize) -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let started = Instant::now();
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.earn();
+        let mut attempts = Attempts::new(ctx, 2);
+        attempts.spawn(0, request(attempts.ctx.clone(), 0));
+        let mut outstanding = 1;
+        let mut hedge_at = self.delay();
+        let result = loop {
+            let outcome = match hedge_at {
+                Some(delay) => {
+                    let timer = crate::time::after(delay.saturating_sub(started.elapsed()));
+                    or_cancelled(attempts.rx.recv_async(), timer.recv_async()).await
+                }
+                None => Some(attempts.rx.recv_async().await),
+            };
+            match outcome {
+                // The hedge's time came: send it if the cap allows, once.
+                None => {
+                    hedge_at = None;
+                    if self.spend() {
+                        attempts.spawn(1, request(attempts.ctx.clone(), 1));
+                        outstanding += 1;
+                    }
+                    attempts.close();
+                }
+                Some(Some(outcome)) => {
+                    outstanding -= 1;
+                    if let Some(v) = attempts.settle(outcome) {
+                        break attempts.finish(Some(v), ctx).await;
+                    }
+                    if outstanding == 0 {
+                        break attempts.finish(None, ctx).await;
+                    }
+                }
+                // Unreachable while `attempts` holds a sender; ends the call.
+                Some(None) => break attempts.finish(None, ctx).await,
+            }
+        };
+        if result.is_ok() {
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+            learned
+                .latencies
+                .saturating_record(micros.clamp(1, HIGHEST_MICROS));
+        }
+        result
+    }
+
+    /// A call earns a fraction of a hedge.
+    fn earn(&self) {
+        let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+        learned.saved = (learned.saved + self.policy.max_extra_load).min(MAX_SAVED_HEDGES);
+    }
+
+    /// Takes one saved hedge, if there is one.
+    fn spend(&self) -> bool {
+        let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+        if learned.saved < 1.0 {
+            return false;
+        }
+        learned.saved -= 1.0;
+        drop(learned);
+        self.hedges.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+}
+
+impl fmt::Debug for Hedger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hedger")
+            .field("policy", &self.policy)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `request` through `hedger` (the free-function form of [`Hedger::run`]).
+///
+/// # Errors
+/// As [`Hedger::run`].
+///
+/// ```
+/// use hoare::{context::Context, hedge::{self, HedgePolicy, Hedger}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let hedger = Hedger::new(HedgePolicy::percentile(95.0).unwrap());
+/// let v = hedge::hedge(&Context::background(), &hedger, |_, _| async { Ok::<_, ()>(5) }).await;
+/// assert_eq!(v.unwrap(), 5);
+/// # }
+/// ```
+pub async fn hedge<T, E, F, Fut>(
+    ctx: &Context,
+    hedger: &Hedger,
+    request: F,
+) -> Result<T, HedgeError<E>>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: Fn(Context, usize) -> Fut,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+{
+    hedger.run(ctx, request).await
+}
