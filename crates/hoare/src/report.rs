@@ -49,7 +49,7 @@
 //! assert_eq!(shown.to_string(), r#"[1] cannot run job "1": requisite binaries not available"#);
 //! drop(cli);
 //! let log = String::from_utf8(log).unwrap();
-//! assert!(log.starts_with("[logID: 1]: JobError(Report {"), "{log}");
+//! assert!(log.starts_with("[logID: 1]: JobError("), "{log}");
 //! ```
 
 #![forbid(unsafe_code)]

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -128,6 +129,12 @@ impl Heartbeat {
 pub struct IntervalHeartbeat {
     heart: Heartbeat,
     interval: Duration,
+    /// When the heartbeat was made; pulses are due at whole intervals after it.
+    origin: Instant,
+    /// Nanoseconds after `origin` at which the next pulse is due. Only the
+    /// worker's `pulsing` calls touch it, one at a time in practice; an atomic
+    /// keeps the type `Sync` so its futures are `Send`.
+    next_due: AtomicU64,
 }
 
 /// Makes an [`IntervalHeartbeat`] that pulses every `interval`, and the stream
@@ -149,7 +156,14 @@ pub fn interval_heartbeat(
         return Err(HeartbeatError::ZeroInterval);
     }
     let (heart, pulses) = heartbeat();
-    Ok((IntervalHeartbeat { heart, interval }, pulses))
+    let first = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
+    let heart = IntervalHeartbeat {
+        heart,
+        interval,
+        origin: Instant::now(),
+        next_due: AtomicU64::new(first),
+    };
+    Ok((heart, pulses))
 }
 
 impl IntervalHeartbeat {
@@ -181,7 +195,8 @@ impl IntervalHeartbeat {
 
     /// Awaits `op`, pulsing every interval until it completes; `None` if `ctx` is
     /// done first (then `op` is dropped, which withdraws a channel operation: it
-    /// happened before or not at all). Pulses are counted from the call.
+    /// happened before or not at all). Pulses keep the heartbeat's cadence across
+    /// calls: one is due at each whole interval after the heartbeat was made.
     ///
     /// This is the book's worker loop `select { case <-done: case <-pulse:
     /// sendPulse() case r := <-work: }` in one call; use it around a receive and
@@ -211,19 +226,26 @@ impl IntervalHeartbeat {
         let mut op = pin!(op);
         let done = ctx.done();
         let mut cancelled = pin!(done.recv_async());
-        let mut next = Instant::now() + self.interval;
         loop {
-            let timer = crate::time::after(next.saturating_duration_since(Instant::now()));
+            // ORDERING: a schedule, not a synchronisation point.
+            let offset = Duration::from_nanos(self.next_due.load(Ordering::Relaxed));
+            let due = self
+                .origin
+                .checked_add(offset)
+                .unwrap_or(self.origin + Duration::from_secs(86_400 * 365 * 100));
+            let timer = crate::time::after(due.saturating_duration_since(Instant::now()));
             let mut tick = pin!(timer.recv_async());
+            // A pulse that is due goes out before the operation's result, so the
+            // cadence holds even when both are ready at once.
             let step = poll_fn(|cx| {
-                if let Poll::Ready(out) = op.as_mut().poll(cx) {
-                    return Poll::Ready(Some(Ok(out)));
-                }
                 if cancelled.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(None);
                 }
                 if tick.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(Some(Err(())));
+                }
+                if let Poll::Ready(out) = op.as_mut().poll(cx) {
+                    return Poll::Ready(Some(Ok(out)));
                 }
                 Poll::Pending
             })
@@ -233,15 +255,26 @@ impl IntervalHeartbeat {
                 None => return None,
                 Some(Err(())) => {
                     self.heart.beat();
-                    next += self.interval;
-                    // After a long stall, pulse once rather than catch up.
-                    let now = Instant::now();
-                    if next <= now {
-                        next = now + self.interval;
-                    }
+                    self.schedule_next(due);
                 }
             }
         }
+    }
+
+    /// Moves the next pulse one interval past `due`; after a stall longer than
+    /// an interval, one interval from now (pulses missed are not caught up).
+    fn schedule_next(&self, due: Instant) {
+        let now = Instant::now();
+        let next = match due.checked_add(self.interval) {
+            Some(next) if next > now => Some(next),
+            _ => now.checked_add(self.interval),
+        };
+        // An interval too long to represent means no further pulse.
+        let nanos = next.map_or(u64::MAX, |next| {
+            u64::try_from(next.duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
+        });
+        // ORDERING: see `pulsing`.
+        self.next_due.store(nanos, Ordering::Relaxed);
     }
 
     /// The per-unit [`Heartbeat`] behind this one, for a worker that also pulses
