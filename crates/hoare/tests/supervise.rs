@@ -587,3 +587,87 @@ fn steward_pulses_on_its_own_heartbeat() {
     });
     assert_eq!(pulses_seen, 3);
 }
+
+/// The book's `reallyLongCalculation`, preemptible at each step of each
+/// `longCalculation`: cancelled mid-way, it stops within one step.
+#[test]
+fn really_long_calculation_stops_within_one_step() {
+    use hoare::context::Error;
+    use hoare::supervise::{checkpoint, preemptible};
+
+    fn long_calculation(ctx: &Context, value: u64, steps: &mut u32) -> Result<u64, Error> {
+        let mut v = value;
+        for i in preemptible(ctx, 0..1_000u64) {
+            v = v.wrapping_mul(31).wrapping_add(i);
+            *steps += 1;
+        }
+        checkpoint(ctx)?;
+        Ok(v)
+    }
+    fn really_long_calculation(ctx: &Context, value: u64, steps: &mut u32) -> Result<u64, Error> {
+        let intermediate = long_calculation(ctx, value, steps)?;
+        long_calculation(ctx, intermediate, steps)
+    }
+
+    let (ctx, cancel) = Context::background().with_cancel();
+    let mut steps = 0;
+    assert!(really_long_calculation(&ctx, 1, &mut steps).is_ok());
+    assert_eq!(steps, 2_000);
+
+    // Cancel from inside the work, after 1 500 steps.
+    let (ctx2, cancel2) = Context::background().with_cancel();
+    let mut steps = 0;
+    let mut v = 1u64;
+    let mut outcome = Ok(());
+    for round in 0..2 {
+        for i in preemptible(&ctx2, 0..1_000u64) {
+            v = v.wrapping_add(i);
+            steps += 1;
+            if round == 1 && i == 499 {
+                cancel2.cancel();
+            }
+        }
+        outcome = checkpoint(&ctx2);
+        if outcome.is_err() {
+            break;
+        }
+    }
+    assert_eq!(outcome, Err(Error::Canceled));
+    assert_eq!(steps, 1_500, "no step ran after the cancel");
+    drop(cancel);
+}
+
+/// `timeout`: the duration, the caller's context, and a zero duration.
+#[test]
+fn timeout_reports_why_it_gave_up() {
+    use hoare::supervise::{timeout, TimeoutError};
+
+    paused(async {
+        let start = Instant::now();
+        let ctx = Context::background();
+        let slow = || tokio::time::sleep(60 * SECOND);
+        assert_eq!(
+            timeout(&ctx, 2 * SECOND, slow()).await,
+            Err(TimeoutError::Elapsed)
+        );
+        assert_eq!(secs(start), 2);
+        let (short, _guard) = ctx.with_timeout(SECOND);
+        let got = timeout(&short, 10 * SECOND, slow()).await;
+        assert_eq!(
+            got,
+            Err(TimeoutError::Context(
+                hoare::context::Error::DeadlineExceeded
+            ))
+        );
+        assert!(got.unwrap_err().is_timeout());
+        assert_eq!(secs(start), 3);
+        let polled = std::sync::atomic::AtomicBool::new(false);
+        let got = timeout(&ctx, Duration::ZERO, async {
+            polled.store(true, std::sync::atomic::Ordering::SeqCst);
+        })
+        .await;
+        assert_eq!(got, Err(TimeoutError::ZeroTimeout));
+        assert!(!polled.load(std::sync::atomic::Ordering::SeqCst));
+        assert_eq!(timeout(&ctx, SECOND, async { 5 }).await, Ok(5));
+    });
+}
