@@ -253,7 +253,9 @@ pub enum Delay {
     /// (within the load cap).
     Fixed(Duration),
     /// After the p-th percentile of the latencies seen so far, 0 < p < 100, once
-    /// [`MIN_SAMPLES`] are recorded.
+    /// [`MIN_SAMPLES`] are recorded. The latencies are those of whole successful
+    /// calls, hedged ones included, kept in an HDR histogram (2 significant
+    /// digits, 1 µs to 1 h).
     Percentile(f64),
 }
 

@@ -312,3 +312,15 @@ fn percentile_delay_follows_observed_latency() {
         "p90 of 90×10 ms and 10×50 ms is 10 ms, got {after:?}"
     );
 }
+
+/// The public types of `hedge` cross threads.
+#[test]
+fn hedge_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Hedger>();
+    send_sync::<HedgePolicy>();
+    send_sync::<HedgeError<std::io::Error>>();
+    send_sync::<AttemptFailure<std::io::Error>>();
+    send_sync::<hedge::HedgeStats>();
+    send_sync::<PolicyError>();
+}

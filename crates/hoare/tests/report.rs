@@ -222,3 +222,13 @@ fn anyhow_errors_are_handled_as_bugs_unless_known() {
         "cannot publish"
     );
 }
+
+/// Reports and the handler cross threads.
+#[test]
+fn report_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Report>();
+    send_sync::<intermediate::IntermediateError>();
+    send_sync::<CliHandler<std::io::Stderr>>();
+    send_sync::<hoare::report::UserMessage>();
+}

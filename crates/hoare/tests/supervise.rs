@@ -671,3 +671,23 @@ fn timeout_reports_why_it_gave_up() {
         assert_eq!(timeout(&ctx, SECOND, async { 5 }).await, Ok(5));
     });
 }
+
+/// The public types of `supervise` cross threads; the steward's and heartbeat's
+/// futures are `Send`, so they run on any worker.
+#[test]
+fn supervise_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<hoare::supervise::Heartbeat>();
+    send_sync::<hoare::supervise::IntervalHeartbeat>();
+    send_sync::<StewardError>();
+    send_sync::<StewardEvent>();
+    send_sync::<hoare::supervise::TimeoutError>();
+    let (heart, _pulses) = interval_heartbeat(SECOND).unwrap();
+    let ctx = Context::background();
+    send(&heart.pulsing(&ctx, async {}));
+    send(&hoare::supervise::timeout(&ctx, SECOND, async {}));
+    let steward = Steward::new(SECOND, |_: &Context, _| chan::never()).unwrap();
+    fn send_value<T: Send>(_: T) {}
+    send_value(steward);
+}
