@@ -258,7 +258,7 @@ impl<T, E: Into<Cause>> WrapErr<T> for Result<T, E> {
     }
 }
 
-/// Declares a module's own error type: a newtype over [`Report`](report::Report)
+/// Declares a module's own error type: a newtype over [`Report`]
 /// that is how a module says "this is a known edge case, and here is what it
 /// means at my level" (the book's `type IntermediateErr struct{ error }`).
 ///
