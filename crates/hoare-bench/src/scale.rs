@@ -283,7 +283,9 @@ async fn calls(hedger: Option<Arc<Hedger>>) -> Result<Vec<Duration>, String> {
 
 /// The `p`-th percentile of sorted `latencies` (nearest rank).
 fn percentile_of(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    // The small subtraction keeps float error (0.999 * 1000 = 999.0000000000001) from
+    // moving the rank up by one.
+    let rank = ((p / 100.0) * sorted.len() as f64 - 1e-9).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
