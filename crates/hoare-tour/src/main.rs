@@ -6,6 +6,7 @@
 mod ch3;
 mod ch3_select;
 mod ch4_context;
+mod ch5;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ fn examples() -> Vec<Example> {
     let mut all = ch3::examples();
     all.extend(ch3_select::examples());
     all.extend(ch4_context::examples());
+    all.extend(ch5::examples());
     all
 }
 
