@@ -11,7 +11,7 @@
 
 use std::error::Error;
 
-use hoare::report::{CliHandler, Report};
+use hoare::report::CliHandler;
 
 /// The low-level module.
 mod lowlevel {
