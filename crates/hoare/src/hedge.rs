@@ -14,6 +14,8 @@
 //! `wg.Wait()` does. A panicking attempt is reported as
 //! [`AttemptFailure::Panicked`], not lost.
 //!
+//! From a thread, [`replicate_blocking`] and [`Hedger::run_blocking`] do the same.
+//!
 //! | The book | hoare |
 //! |---|---|
 //! | `for i := 0; i < 10; i++ { go doWork(done, i, &wg, result) }; first := <-result; close(done); wg.Wait()` | [`replicate(&ctx, 10, do_work).await`](replicate) |
@@ -236,6 +238,37 @@ where
         }
     }
     attempts.finish(None, ctx).await
+}
+
+/// [`replicate`] from a thread: blocks the calling thread until the call is
+/// over. The replicas still run as goroutines.
+///
+/// # Blocking
+/// Blocks the thread; in async code, await [`replicate`] instead.
+///
+/// # Errors
+/// As [`replicate`].
+///
+/// ```
+/// use hoare::{context::Context, hedge};
+///
+/// let answer = hedge::replicate_blocking(&Context::background(), 3, |_ctx, replica| async move {
+///     if replica == 0 { Err("replica 0 is down") } else { Ok("pong") }
+/// });
+/// assert_eq!(answer.unwrap(), "pong");
+/// ```
+pub fn replicate_blocking<T, E, F, Fut>(
+    ctx: &Context,
+    n: usize,
+    request: F,
+) -> Result<T, HedgeError<E>>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: Fn(Context, usize) -> Fut,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+{
+    crate::go::block_on(replicate(ctx, n, request))
 }
 
 /// Latencies are recorded in microseconds, from 1 µs to an hour.
@@ -574,6 +607,32 @@ impl Hedger {
                 .saturating_record(micros.clamp(1, HIGHEST_MICROS));
         }
         result
+    }
+
+    /// [`run`](Hedger::run) from a thread: blocks the calling thread until the
+    /// call is over. The attempts still run as goroutines.
+    ///
+    /// # Blocking
+    /// Blocks the thread; in async code, await [`run`](Hedger::run) instead.
+    ///
+    /// # Errors
+    /// As [`run`](Hedger::run).
+    ///
+    /// ```
+    /// use hoare::{context::Context, hedge::{HedgePolicy, Hedger}};
+    ///
+    /// let hedger = Hedger::new(HedgePolicy::percentile(99.0).unwrap());
+    /// let v = hedger.run_blocking(&Context::background(), |_, _| async { Ok::<_, ()>(3) });
+    /// assert_eq!(v.unwrap(), 3);
+    /// ```
+    pub fn run_blocking<T, E, F, Fut>(&self, ctx: &Context, request: F) -> Result<T, HedgeError<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: Fn(Context, usize) -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        crate::go::block_on(self.run(ctx, request))
     }
 
     /// A call earns a fraction of a hedge.

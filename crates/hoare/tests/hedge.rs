@@ -17,10 +17,12 @@ use tokio::time::Instant;
 const SECOND: Duration = Duration::from_secs(1);
 const MILLI: Duration = Duration::from_millis(1);
 
+/// Held by each test: one at a time (the leak check counts every goroutine).
+static SERIAL: Mutex<()> = Mutex::new(());
+
 /// Runs `test` on a current-thread runtime with a paused clock, one test at a
 /// time, then checks that no goroutine outlived it.
 fn paused<F: Future>(test: F) -> F::Output {
-    static SERIAL: Mutex<()> = Mutex::new(());
     let _one_at_a_time = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -323,4 +325,42 @@ fn hedge_types_are_send_and_sync() {
     send_sync::<AttemptFailure<std::io::Error>>();
     send_sync::<hedge::HedgeStats>();
     send_sync::<PolicyError>();
+}
+
+/// From a plain thread: the blocking forms give the same answers, report a
+/// panicking replica, and leave no goroutine behind.
+#[test]
+fn blocking_forms_work_from_a_thread() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    let ctx = Context::background();
+    let answer = hedge::replicate_blocking(&ctx, 3, |_, id| async move {
+        match id {
+            0 => panic!("replica 0 crashed"),
+            1 => Err("replica 1 refused"),
+            _ => Ok(id),
+        }
+    });
+    assert_eq!(answer.unwrap(), 2);
+    let all_down = hedge::replicate_blocking(&ctx, 2, |_, id| async move {
+        if id == 0 {
+            panic!("replica 0 crashed");
+        }
+        Err::<(), _>("replica 1 refused")
+    });
+    let Err(HedgeError::AllFailed(failures)) = all_down else {
+        panic!("expected both replicas to fail");
+    };
+    assert!(matches!(&failures[0], (0, AttemptFailure::Panicked(m)) if m == "replica 0 crashed"));
+    assert!(matches!(
+        &failures[1],
+        (1, AttemptFailure::Failed("replica 1 refused"))
+    ));
+    let hedger = Hedger::new(HedgePolicy::fixed(SECOND));
+    assert_eq!(
+        hedger
+            .run_blocking(&ctx, |_, _| async { Ok::<_, ()>(7) })
+            .unwrap(),
+        7
+    );
+    leak::verify_none();
 }
