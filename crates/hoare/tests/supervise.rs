@@ -691,3 +691,50 @@ fn supervise_types_are_send_and_sync() {
     fn send_value<T: Send>(_: T) {}
     send_value(steward);
 }
+
+/// A ward that panics after it started drops its heartbeat: the steward reports
+/// the closed heartbeat and restarts the ward when the timeout passes.
+#[test]
+fn steward_reports_a_ward_that_panics_while_running() {
+    let (events, started_at) = paused(async {
+        let start = Instant::now();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let seen = events.clone();
+        let started_at = Arc::new(Mutex::new(Vec::new()));
+        let starts = started_at.clone();
+        let steward = Steward::new(SECOND, move |ctx: &Context, pulse| {
+            starts.lock().unwrap().push(secs(start));
+            let first = starts.lock().unwrap().len() == 1;
+            let (heart, pulses) = interval_heartbeat(pulse).unwrap();
+            let ctx = ctx.clone();
+            drop(go(async move {
+                if first {
+                    heart.beat();
+                    panic!("the ward lost its database");
+                }
+                heart.pulsing(&ctx, std::future::pending::<()>()).await;
+            }));
+            pulses
+        })
+        .unwrap()
+        .on_event(move |e| seen.lock().unwrap().push(e.clone()));
+        let (ctx, cancel) = Context::background().with_timeout(5 * SECOND);
+        let (_pulses, stopped) = steward.start(&ctx, SECOND).unwrap();
+        assert_eq!(stopped.await.unwrap(), Ok(1));
+        drop(cancel);
+        let events = events.lock().unwrap().clone();
+        let started_at = started_at.lock().unwrap().clone();
+        (events, started_at)
+    });
+    assert_eq!(
+        events,
+        [
+            StewardEvent::Started { ward: 0 },
+            StewardEvent::HeartbeatClosed { ward: 0 },
+            StewardEvent::Unhealthy { ward: 0 },
+            StewardEvent::Started { ward: 1 },
+        ]
+    );
+    // The pulse it sent before panicking counted: silent from then for a second.
+    assert_eq!(started_at, [0, 1]);
+}
