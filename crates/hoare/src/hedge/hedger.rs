@@ -1,17 +1,19 @@
 //! Hedged requests: a second attempt when the first is slow, within a load cap.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::task::Poll;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
-use super::{Attempts, HedgeError};
+use super::{Attempts, HedgeError, Outcome};
 use crate::context::Context;
-use crate::pattern::source::or_cancelled;
+use crate::sync::unwind::{panic_message, CatchUnwind};
 
 /// Latencies are recorded in microseconds, from 1 µs to an hour.
 const HIGHEST_MICROS: u64 = 3_600_000_000;
@@ -270,6 +272,13 @@ impl Hedger {
     /// first success, cancels the other attempt's context and waits for it to end.
     /// A failed first attempt is not retried by a hedge sent after it failed.
     ///
+    /// The first attempt runs on the caller's task (most calls need no hedge, and
+    /// pay for no goroutine); the hedge runs as a goroutine.
+    ///
+    /// # Cancel safety
+    /// Dropping the future drops the first attempt and cancels the attempts'
+    /// context; a hedge already sent ends on its own once it observes that.
+    ///
     /// # Errors
     /// [`HedgeError::Canceled`] when `ctx` is done before any attempt succeeds;
     /// [`HedgeError::AllFailed`] when every attempt sent failed or panicked.
@@ -304,43 +313,87 @@ impl Hedger {
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
         let started = Instant::now();
+        // ORDERING: a counter read for reporting only.
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.earn();
-        let mut attempts = Attempts::new(ctx, 2);
-        attempts.spawn(0, request(attempts.ctx.clone(), 0));
-        let mut outstanding = 1;
+        let mut attempts = Attempts::new(ctx, 1);
+        // The first attempt runs here, on the caller's task: the common call (no
+        // hedge) costs no goroutine and no channel hop. Only the hedge is spawned.
+        let mut first = pin!(CatchUnwind {
+            future: request(attempts.ctx.clone(), 0),
+        });
+        let mut first_running = true;
+        let mut hedge_running = false;
         let mut hedge_at = self.delay();
-        let result = loop {
-            let outcome = match hedge_at {
-                Some(delay) => {
-                    let timer = crate::time::after(delay.saturating_sub(started.elapsed()));
-                    or_cancelled(attempts.rx.recv_async(), timer.recv_async()).await
-                }
-                None => Some(attempts.rx.recv_async().await),
+        let mut winner = None;
+        while winner.is_none() && (first_running || hedge_running) {
+            let step = {
+                let timer = hedge_at
+                    .map(|delay| crate::time::after(delay.saturating_sub(started.elapsed())));
+                let mut hedge_time = pin!(async {
+                    match &timer {
+                        Some(timer) => timer.recv_async().await,
+                        None => std::future::pending().await,
+                    }
+                });
+                let mut hedge_result = pin!(async {
+                    if hedge_running {
+                        attempts.rx.recv_async().await
+                    } else {
+                        std::future::pending().await
+                    }
+                });
+                poll_fn(|cx| {
+                    if first_running {
+                        if let Poll::Ready(out) = first.as_mut().poll(cx) {
+                            return Poll::Ready(Step::First(out.map_err(|p| panic_message(&*p))));
+                        }
+                    }
+                    if let Poll::Ready(out) = hedge_result.as_mut().poll(cx) {
+                        return Poll::Ready(Step::Hedge(out));
+                    }
+                    if hedge_time.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Step::HedgeTime);
+                    }
+                    Poll::Pending
+                })
+                .await
             };
-            match outcome {
+            match step {
+                Step::First(out) => {
+                    first_running = false;
+                    winner = attempts.settle((0, out));
+                    // A first attempt that failed before the hedge's time is not retried.
+                    if !hedge_running {
+                        hedge_at = None;
+                    }
+                }
+                Step::Hedge(out) => {
+                    hedge_running = false;
+                    if let Some(out) = out {
+                        winner = attempts.settle(out);
+                    }
+                }
                 // The hedge's time came: send it if the cap allows, once.
-                None => {
+                Step::HedgeTime => {
                     hedge_at = None;
                     if self.spend() {
                         attempts.spawn(1, request(attempts.ctx.clone(), 1));
-                        outstanding += 1;
+                        hedge_running = true;
                     }
                     attempts.close();
                 }
-                Some(Some(outcome)) => {
-                    outstanding -= 1;
-                    if let Some(v) = attempts.settle(outcome) {
-                        break attempts.finish(Some(v), ctx).await;
-                    }
-                    if outstanding == 0 {
-                        break attempts.finish(None, ctx).await;
-                    }
-                }
-                // Unreachable while `attempts` holds a sender; ends the call.
-                Some(None) => break attempts.finish(None, ctx).await,
             }
-        };
+        }
+        // Stop the attempt still running, if any, and wait until it has ended.
+        attempts.cancel.cancel();
+        if first_running {
+            let out = first.as_mut().await.map_err(|p| panic_message(&*p));
+            if let Some(v) = attempts.settle((0, out)) {
+                winner.get_or_insert(v);
+            }
+        }
+        let result = attempts.finish(winner, ctx).await;
         if result.is_ok() {
             let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
@@ -394,6 +447,16 @@ impl Hedger {
         self.hedges.fetch_add(1, Ordering::Relaxed);
         true
     }
+}
+
+/// What woke a hedged call.
+enum Step<T, E> {
+    /// The first attempt ended (a panic as its message).
+    First(Result<Result<T, E>, String>),
+    /// The hedge reported (`None`: it ended without a report).
+    Hedge(Option<Outcome<T, E>>),
+    /// The hedge's time came.
+    HedgeTime,
 }
 
 impl fmt::Debug for Hedger {
