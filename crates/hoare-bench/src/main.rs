@@ -6,7 +6,8 @@
 //! `bench/results/<family>.md` and `<family>.svg` in the workspace.
 //!
 //! Scenarios live in one module per family (`channels`, `select`, `context`, `spawn`, `sync`,
-//! whose pool and singleflight scenarios are in `pool`, `pattern` in `patterns`);
+//! whose pool and singleflight scenarios are in `pool`, `pattern` in `patterns`, `scale` in
+//! `scale`);
 //! add a family by writing a module with a `scenarios()` function and listing it in
 //! [`registry`].
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@ mod peers;
 mod pool;
 mod rate;
 mod report;
+mod scale;
 mod select;
 mod spawn;
 mod sync;
@@ -46,6 +48,7 @@ pub fn registry() -> Vec<Scenario> {
     all.extend(pool::scenarios());
     all.extend(patterns::scenarios());
     all.extend(rate::scenarios());
+    all.extend(scale::scenarios());
     all
 }
 
@@ -327,8 +330,11 @@ fn write_results(
         let blocks = report::blocks(infos, &recs);
         let title = format!("hoare-bench: {family}");
         let md = dir.join(format!("{family}.md"));
-        std::fs::write(&md, report::markdown(&blocks, &title, header))
-            .map_err(|e| format!("write {}: {e}", md.display()))?;
+        let mut text = report::markdown(&blocks, &title, header);
+        if family == scale::FAMILY {
+            text.extend(scale::hedge_section());
+        }
+        std::fs::write(&md, text).map_err(|e| format!("write {}: {e}", md.display()))?;
         let svg = dir.join(format!("{family}.svg"));
         chart::write_svg(
             &svg,

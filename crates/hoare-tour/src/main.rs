@@ -13,6 +13,7 @@ mod ch3_select;
 mod ch3_sync;
 mod ch4_context;
 mod ch4_patterns;
+mod ch5;
 mod ch5_rate;
 
 use std::io::{self, Write};
@@ -44,7 +45,14 @@ fn examples() -> Vec<Example> {
     all.extend(ch3_select::examples());
     all.extend(ch4_patterns::examples());
     all.extend(ch4_context::examples());
-    all.extend(ch5_rate::examples());
+    // Chapter 5 in the book's order: rate limiting comes before the steward.
+    let mut ch5 = ch5::examples();
+    let steward = ch5
+        .iter()
+        .position(|e| e.name == "steward")
+        .unwrap_or(ch5.len());
+    ch5.splice(steward..steward, ch5_rate::examples());
+    all.extend(ch5);
     all
 }
 
@@ -346,6 +354,34 @@ mod tests {
         let single = times("rate-single");
         assert_eq!(single.len(), 20);
         assert!(single[19] >= 18.9, "{single:?}");
+    }
+
+    #[test]
+    fn chapter_5_examples_print_the_books_output() {
+        let errors = output_of("error-propagation");
+        assert!(
+            errors.contains("[1] There was an unexpected issue; please report this as a bug."),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("[1] cannot run job \"1\": requisite binaries not available"),
+            "{errors}"
+        );
+        let steward = output_of("steward");
+        assert_eq!(
+            steward
+                .matches("steward: ward unhealthy; restarting")
+                .count(),
+            2,
+            "{steward}"
+        );
+        assert_eq!(
+            steward.matches("ward: Hello, I'm irresponsible!").count(),
+            3,
+            "{steward}"
+        );
+        let replicas = output_of("replicated-requests");
+        assert!(replicas.contains("Received an answer from #"), "{replicas}");
     }
 
     #[test]

@@ -96,6 +96,9 @@
 //! | `sync.WaitGroup`, `sync.Cond`, `sync.Pool`, x/sync | [`sync`] |
 //! | the book's generator, or-done, tee, bridge, fan-in, pipelines | [`pattern`] |
 //! | `rate.NewLimiter(r, b)`; `lim.Wait(ctx)` | [`rate::Limiter::new(r, b)`](rate::Limiter::new); [`lim.wait(&ctx)`](rate::Limiter::wait) |
+//! | the book's heartbeats and stewards | [`supervise`] |
+//! | the book's replicated requests; hedged requests | [`hedge`] |
+//! | the book's `MyError`, `wrapError` and CLI `handleError` | [`report`] |
 //!
 //! `Mutex`, `RwLock` and `Once` are std's ([`std::sync`]); hoare does not wrap them.
 
@@ -105,11 +108,14 @@
 pub mod chan;
 pub mod context;
 mod go;
+pub mod hedge;
 pub mod leak;
 mod loom;
 pub mod pattern;
 pub mod rate;
+pub mod report;
 pub mod select;
+pub mod supervise;
 pub mod sync;
 pub mod time;
 

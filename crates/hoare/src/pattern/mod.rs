@@ -39,7 +39,7 @@
 mod adapt;
 mod fan;
 mod pipeline;
-mod source;
+pub(crate) mod source;
 mod stats;
 
 pub use adapt::{bridge, or_done, take, tee};
