@@ -368,16 +368,16 @@ mod tests {
             "{errors}"
         );
         let steward = output_of("steward");
-        assert_eq!(
-            steward
-                .matches("steward: ward unhealthy; restarting")
-                .count(),
-            2,
-            "{steward}"
-        );
-        assert_eq!(
-            steward.matches("ward: Hello, I'm irresponsible!").count(),
-            3,
+        // On the real clock (sped up) a loaded machine may fit one restart fewer or
+        // more into the nine seconds; every restart starts a new ward.
+        let restarts = steward
+            .matches("steward: ward unhealthy; restarting")
+            .count();
+        assert!(restarts >= 1, "{steward}");
+        let wards = steward.matches("ward: Hello, I'm irresponsible!").count();
+        assert!(wards == restarts || wards == restarts + 1, "{steward}");
+        assert!(
+            steward.contains("main: halting steward and ward."),
             "{steward}"
         );
         let replicas = output_of("replicated-requests");
