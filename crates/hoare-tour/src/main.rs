@@ -14,6 +14,7 @@ mod ch3_sync;
 mod ch4_context;
 mod ch4_patterns;
 mod ch5;
+mod ch5_more;
 mod ch5_rate;
 
 use std::io::{self, Write};
@@ -47,6 +48,7 @@ fn examples() -> Vec<Example> {
     all.extend(ch4_context::examples());
     // Chapter 5 in the book's order: rate limiting comes before the steward.
     let mut ch5 = ch5::examples();
+    ch5.splice(1..1, ch5_more::examples()); // after error propagation
     let steward = ch5
         .iter()
         .position(|e| e.name == "steward")
@@ -379,6 +381,19 @@ mod tests {
         assert!(
             steward.contains("main: halting steward and ward."),
             "{steward}"
+        );
+        assert!(output_of("timeout-preemptible").contains("context deadline exceeded"));
+        let per_unit = output_of("heartbeat-per-unit");
+        // A pulse is dropped, never waited for, when the last one is still unread.
+        assert!(
+            (1..=10).contains(&per_unit.matches("pulse").count()),
+            "{per_unit}"
+        );
+        assert_eq!(per_unit.matches("results").count(), 10, "{per_unit}");
+        let unhealthy = output_of("heartbeat-unhealthy");
+        assert!(
+            unhealthy.ends_with("worker goroutine is not healthy!\n"),
+            "{unhealthy}"
         );
         let replicas = output_of("replicated-requests");
         assert!(replicas.contains("Received an answer from #"), "{replicas}");
