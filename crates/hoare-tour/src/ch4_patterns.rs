@@ -43,7 +43,7 @@ pub fn examples() -> Vec<Example> {
         Example {
             name: "error-handling",
             chapter: 4,
-            summary: "checkStatus against a loopback HTTP server: results carry errors; stop at 3",
+            summary: "checkStatus against a loopback HTTP server and a bad host; stop at 3 errors",
             run: error_handling,
         },
         Example {
@@ -237,6 +237,21 @@ fn http_get(url: &str) -> Result<String, String> {
 fn error_handling(out: &mut dyn Write) -> io::Result<()> {
     let (server, _stop) = loopback_server()?;
     let (ctx, _cancel) = Context::background().with_cancel(); // defer close(done)
+
+    // The book's first check: a live server and a bad host (here a loopback port
+    // nobody listens on), each result carrying its error.
+    let bad_host = "http://127.0.0.1:9/".to_string();
+    let first = Pipeline::new(&ctx, [server.clone(), bad_host])
+        .try_stage("get", 1, |u: String| http_get(&u));
+    for result in first.output() {
+        match result {
+            Ok(status) => writeln!(out, "Response: {status}")?,
+            Err(PipelineError::Stage { source, .. }) => writeln!(out, "error: {source}")?,
+            Err(other) => writeln!(out, "error: {other}")?,
+        }
+    }
+
+    // Then the consumer decides: three errors are too many.
     let urls = vec!["a".to_string(), server, "b".into(), "c".into(), "d".into()];
     let check_status = Pipeline::new(&ctx, urls).try_stage("get", 1, |u: String| http_get(&u));
     let mut err_count = 0;

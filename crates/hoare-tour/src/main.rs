@@ -418,9 +418,14 @@ mod tests {
         );
         let errors = output_of("error-handling");
         let lines: Vec<&str> = errors.lines().collect();
-        assert_eq!(lines.len(), 5, "{errors}");
-        assert_eq!(lines[1], "Response: 200 OK");
-        assert_eq!(lines[4], "Too many errors, breaking!");
+        assert_eq!(lines.len(), 7, "{errors}");
+        assert_eq!(lines[0], "Response: 200 OK");
+        assert!(
+            lines[1].starts_with("error: Get \"http://127.0.0.1:9/\""),
+            "{errors}"
+        );
+        assert_eq!(lines[3], "Response: 200 OK");
+        assert_eq!(lines[6], "Too many errors, breaking!");
     }
 
     #[test]
