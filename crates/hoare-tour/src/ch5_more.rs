@@ -1,14 +1,15 @@
 //! Chapter 5, more: timeouts and cancellation (a long calculation made
-//! preemptible), the per-unit heartbeat, and the unhealthy worker a heartbeat
-//! exposes.
+//! preemptible), the per-unit heartbeat, the unhealthy worker a heartbeat exposes,
+//! and a steward whose ward feeds a `bridge`.
 
 use std::io::{self, Write};
+use std::time::Duration;
 
 use hoare::context::Context;
-use hoare::supervise::{heartbeat, preemptible};
-use hoare::{chan, go, select, select_async, time};
+use hoare::supervise::{heartbeat, interval_heartbeat, preemptible, Steward};
+use hoare::{chan, go, pattern, select, select_async, time};
 
-use crate::{book_secs, Example};
+use crate::{book, book_secs, Example};
 
 pub fn examples() -> Vec<Example> {
     vec![
@@ -30,7 +31,71 @@ pub fn examples() -> Vec<Example> {
             summary: "the worker stops pulsing after two beats: the consumer notices",
             run: heartbeat_unhealthy,
         },
+        Example {
+            name: "steward-bridge",
+            chapter: 5,
+            summary:
+                "a ward that stops at -1 is restarted; through bridge the consumer sees 1 2 1 2 1 2",
+            run: steward_bridge,
+        },
     ]
+}
+
+/// The book's doWorkFn under a steward: each ward sends its stream of values into
+/// a stream of streams, which `bridge` flattens; the ward gives up at -1, its
+/// heartbeat falls silent, and the steward starts a new one.
+fn steward_bridge(out: &mut dyn Write) -> io::Result<()> {
+    let (ctx, cancel) = Context::background().with_cancel();
+    let int_list = vec![1, 2, -1, 3, 4, 5];
+    let (streams_tx, streams) = chan::<chan::Receiver<i32>>(0);
+    let int_stream = pattern::bridge(&ctx, streams);
+    let (log_tx, log) = chan::<String>(64);
+    let do_work = move |ctx: &Context, pulse_interval: Duration| {
+        let (heart, pulses) = match interval_heartbeat(pulse_interval) {
+            Ok(h) => h,
+            Err(_) => return chan::never(), // a zero interval: no pulses, restarted
+        };
+        let (tx, rx) = chan::<i32>(0);
+        let (ctx, streams_tx, list, log_tx) = (
+            ctx.clone(),
+            streams_tx.clone(),
+            int_list.clone(),
+            log_tx.clone(),
+        );
+        drop(go(async move {
+            if !matches!(
+                heart.pulsing(&ctx, streams_tx.send_async(rx)).await,
+                Some(Ok(()))
+            ) {
+                return;
+            }
+            loop {
+                for &v in &list {
+                    if v < 0 {
+                        let _ = log_tx.try_send(format!("negative value: {v}"));
+                        return;
+                    }
+                    if !matches!(heart.pulsing(&ctx, tx.send_async(v)).await, Some(Ok(()))) {
+                        return;
+                    }
+                }
+            }
+        }));
+        pulses
+    };
+    let timeout = book(Duration::from_millis(1)).max(Duration::from_micros(100));
+    let steward = Steward::new(timeout, do_work).map_err(io::Error::other)?;
+    let (_pulses, stopped) = steward
+        .start(&ctx, book_secs(3600.0))
+        .map_err(io::Error::other)?;
+    let first_six = pattern::take(&ctx, int_stream, 6);
+    let got: Vec<String> = first_six.iter().map(|v| v.to_string()).collect();
+    cancel.cancel();
+    let _ = stopped.join();
+    for line in log.try_iter() {
+        writeln!(out, "ward: {line}")?;
+    }
+    writeln!(out, "Received: {}", got.join(" "))
 }
 
 /// The book's reallyLongCalculation: many small steps, each preemptible, under a

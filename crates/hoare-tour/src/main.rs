@@ -54,6 +54,10 @@ fn examples() -> Vec<Example> {
         .position(|e| e.name == "steward")
         .unwrap_or(ch5.len());
     ch5.splice(steward..steward, ch5_rate::examples());
+    if let Some(i) = ch5.iter().position(|e| e.name == "steward-bridge") {
+        let bridged = ch5.remove(i);
+        ch5.push(bridged); // after the irresponsible ward, as in the book
+    }
     all.extend(ch5);
     all
 }
@@ -395,6 +399,7 @@ mod tests {
             unhealthy.ends_with("worker goroutine is not healthy!\n"),
             "{unhealthy}"
         );
+        assert!(output_of("steward-bridge").ends_with("Received: 1 2 1 2 1 2\n"));
         let replicas = output_of("replicated-requests");
         assert!(replicas.contains("Received an answer from #"), "{replicas}");
     }
