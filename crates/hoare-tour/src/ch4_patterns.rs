@@ -300,7 +300,7 @@ fn fan_out_primes(out: &mut dyn Write) -> io::Result<()> {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            seed % 200_000
+            seed % 1_000_000
         });
         let start = Instant::now();
         let finders = pattern::fan_out(&ctx, rand_ints, workers, |n| is_prime(n).then_some(n));
