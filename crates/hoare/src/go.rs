@@ -193,13 +193,7 @@ impl std::error::Error for JoinError {}
 impl From<tokio::task::JoinError> for JoinError {
     fn from(e: tokio::task::JoinError) -> Self {
         match e.try_into_panic() {
-            Ok(payload) => JoinError::Panicked(
-                payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic without a message".to_string()),
-            ),
+            Ok(payload) => JoinError::Panicked(crate::sync::unwind::panic_message(&*payload)),
             Err(_) => JoinError::Canceled,
         }
     }

@@ -70,82 +70,69 @@ fn a_child_made_during_the_parents_cancel_is_canceled() {
     });
 }
 
-/// An or-done receiver (a receiver flavor, no goroutine) blocked on an empty
-/// unbuffered channel: a sender and a cancel race. The receive returns the value
-/// or `None`; when it returns `None`, the sender is not left holding a value that
-/// was lost (its send either failed or the value was taken by the receive).
+/// A receive on an adapter flavor (no goroutine) made by `adapt` from two
+/// buffered channels, `a` (idle) and `b`, while a send into `b` and a cancel race:
+/// the receive returns the value or `None`, and a value it did not take stays in
+/// `b`. `in_task` receives with `recv_async`, whose context wait is joined only
+/// after the sources were found empty.
+fn cancel_races_a_send_into(
+    adapt: fn(&Context, chan::Receiver<u32>, chan::Receiver<u32>) -> chan::Receiver<u32>,
+    in_task: bool,
+) {
+    loom::model(move || {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (_a_tx, a) = chan::<u32>(1);
+        let (b_tx, b) = chan::<u32>(1);
+        let adapted = adapt(&ctx, a, b.clone());
+        let receiver = thread::spawn(move || {
+            if in_task {
+                loom::future::block_on(adapted.recv_async())
+            } else {
+                adapted.recv()
+            }
+        });
+        b_tx.send(1).unwrap();
+        cancel.cancel();
+        match receiver.join().unwrap() {
+            Some(1) => assert!(b.try_recv().is_err()),
+            None => assert_eq!(b.try_recv(), Ok(1), "the value stayed in its channel"),
+            other => panic!("unexpected {other:?}"),
+        }
+    });
+}
+
+fn or_done_of_b(
+    ctx: &Context,
+    _a: chan::Receiver<u32>,
+    b: chan::Receiver<u32>,
+) -> chan::Receiver<u32> {
+    hoare::pattern::or_done(ctx, b)
+}
+
+fn fan_in_of_both(
+    ctx: &Context,
+    a: chan::Receiver<u32>,
+    b: chan::Receiver<u32>,
+) -> chan::Receiver<u32> {
+    hoare::pattern::fan_in(ctx, [a, b])
+}
+
 #[test]
 fn cancel_races_a_send_into_an_or_done_receive() {
-    loom::model(|| {
-        let (ctx, cancel) = Context::background().with_cancel();
-        let (tx, rx) = chan::<u32>(1);
-        let guarded = hoare::pattern::or_done(&ctx, rx.clone());
-        let receiver = thread::spawn(move || guarded.recv());
-        tx.send(1).unwrap();
-        cancel.cancel();
-        match receiver.join().unwrap() {
-            Some(1) => assert!(rx.try_recv().is_err()),
-            None => assert_eq!(rx.try_recv(), Ok(1), "the value stayed in the channel"),
-            other => panic!("unexpected {other:?}"),
-        }
-    });
+    cancel_races_a_send_into(or_done_of_b, false);
 }
 
-/// The same race with the receive in a task (`recv_async`): the context's queue is
-/// joined only after the source was found empty, and either wake-up ends the wait.
 #[test]
 fn cancel_races_a_send_into_an_async_or_done_receive() {
-    loom::model(|| {
-        let (ctx, cancel) = Context::background().with_cancel();
-        let (tx, rx) = chan::<u32>(1);
-        let guarded = hoare::pattern::or_done(&ctx, rx.clone());
-        let receiver = thread::spawn(move || loom::future::block_on(guarded.recv_async()));
-        tx.send(1).unwrap();
-        cancel.cancel();
-        match receiver.join().unwrap() {
-            Some(1) => assert!(rx.try_recv().is_err()),
-            None => assert_eq!(rx.try_recv(), Ok(1), "the value stayed in the channel"),
-            other => panic!("unexpected {other:?}"),
-        }
-    });
+    cancel_races_a_send_into(or_done_of_b, true);
 }
 
-/// A merge receiver (`fan_in`, no goroutine) over two buffered channels, blocked
-/// while a send into the second and a cancel race: it returns the value or `None`,
-/// and a value it did not take stays in its own channel.
 #[test]
 fn cancel_races_a_send_into_a_fan_in_receive() {
-    loom::model(|| {
-        let (ctx, cancel) = Context::background().with_cancel();
-        let (_a_tx, a) = chan::<u32>(1);
-        let (b_tx, b) = chan::<u32>(1);
-        let merged = hoare::pattern::fan_in(&ctx, [a, b.clone()]);
-        let receiver = thread::spawn(move || merged.recv());
-        b_tx.send(1).unwrap();
-        cancel.cancel();
-        match receiver.join().unwrap() {
-            Some(1) => assert!(b.try_recv().is_err()),
-            None => assert_eq!(b.try_recv(), Ok(1), "the value stayed in its channel"),
-            other => panic!("unexpected {other:?}"),
-        }
-    });
+    cancel_races_a_send_into(fan_in_of_both, false);
 }
 
-/// The same with the receive in a task (`recv_async`).
 #[test]
 fn cancel_races_a_send_into_an_async_fan_in_receive() {
-    loom::model(|| {
-        let (ctx, cancel) = Context::background().with_cancel();
-        let (_a_tx, a) = chan::<u32>(1);
-        let (b_tx, b) = chan::<u32>(1);
-        let merged = hoare::pattern::fan_in(&ctx, [a, b.clone()]);
-        let receiver = thread::spawn(move || loom::future::block_on(merged.recv_async()));
-        b_tx.send(1).unwrap();
-        cancel.cancel();
-        match receiver.join().unwrap() {
-            Some(1) => assert!(b.try_recv().is_err()),
-            None => assert_eq!(b.try_recv(), Ok(1), "the value stayed in its channel"),
-            other => panic!("unexpected {other:?}"),
-        }
-    });
+    cancel_races_a_send_into(fan_in_of_both, true);
 }

@@ -6,29 +6,13 @@
 //! scenario runs under a watchdog, so a lost wake-up fails instead of hanging.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::sync::Arc;
 
 use hoare::context::{Context, Error};
 use hoare::sync::{ErrGroup, ErrGroupError, GroupError};
 
-/// Runs `f` on a thread and fails if it does not finish within 20 seconds.
-fn within<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(20))
-        .expect("deadlock: a wake-up was lost")
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{runtime, within};
 
 #[test]
 fn send_sync() {

@@ -20,23 +20,8 @@ use std::time::Duration;
 use hoare::context::{Context, Error};
 use hoare::sync::{Semaphore, SemaphoreError};
 
-/// Runs `f` on a thread and fails if it does not finish within 20 seconds.
-fn within<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(20))
-        .expect("deadlock: a wake-up was lost")
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{runtime, within};
 
 /// A waker that counts its wake-ups.
 #[derive(Default)]

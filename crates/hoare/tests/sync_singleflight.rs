@@ -9,20 +9,13 @@
 //! a lost wake-up fails instead of hanging.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hoare::sync::{Flight, SingleFlight, SingleFlightError};
 
-/// Runs `f` on a thread and fails if it does not finish within 20 seconds.
-fn within<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(20))
-        .expect("deadlock: a wake-up was lost")
-}
+mod common;
+use common::within;
 
 /// Waits until `n` callers have joined the flight for `key`.
 fn until_joined<V: Clone>(g: &SingleFlight<&'static str, V>, key: &'static str, n: usize) {

@@ -6,28 +6,12 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use hoare::sync::{Cond, ErrGroup, GroupError, WaitGroup};
 
-/// Runs `f` on a thread and fails if it does not finish within 60 seconds.
-fn within<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("deadlock: a wake-up was lost")
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{runtime, within};
 
 /// Round after round, one group counts goroutines on threads and on tasks; a
 /// thread and a task both wait for each round, and each sees all its work done.

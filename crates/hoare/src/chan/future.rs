@@ -108,13 +108,11 @@ pub(crate) struct RecvState<T> {
     wait: Option<AsyncWait<T>>,
     /// For a timer channel.
     timer: Option<Box<TimerWait>>,
-    /// For an or-done receiver: the receive on its source (`wait` and `timer`
-    /// then serve its context).
-    source: Option<Box<RecvState<T>>>,
-    /// For a merge receiver: the receive on each source (`wait` and `timer` then
-    /// serve its context). Made once, on first need, and never resized while any
-    /// of them may be registered.
-    sources: Vec<RecvState<T>>,
+    /// For an or-done or a merge receiver: the receive on each source (`wait`
+    /// and `timer` then serve its context). Made once, on first need, and never
+    /// replaced while any of them may be registered. Empty (no allocation) for a
+    /// plain channel, so a channel's future carries one pointer pair for it.
+    sources: Box<[RecvState<T>]>,
     /// As a source's state in a merge: that source is closed and drained.
     closed: bool,
 }
@@ -124,8 +122,7 @@ impl<T> Default for RecvState<T> {
         Self {
             wait: None,
             timer: None,
-            source: None,
-            sources: Vec::new(),
+            sources: Box::default(),
             closed: false,
         }
     }
@@ -204,7 +201,10 @@ unsafe fn poll_or_done<T>(
     state: &mut RecvState<T>,
 ) -> Poll<Option<T>> {
     if !a.ctx.is_done() {
-        let source = state.source.get_or_insert_with(Box::default);
+        if state.sources.is_empty() {
+            state.sources = Box::new([RecvState::default()]);
+        }
+        let source = &mut state.sources[0];
         // SAFETY: the caller's contract, which covers the boxed source state.
         if let Poll::Ready(v) = unsafe { poll_recv(&a.source, cx, source) } {
             finish_done(&a.ctx, state);
@@ -217,7 +217,7 @@ unsafe fn poll_or_done<T>(
         Poll::Ready(_) => {
             // Done: no more values. Withdraw from the source (a value already
             // handed to us there goes back to the channel).
-            if let Some(source) = state.source.as_deref_mut() {
+            if let Some(source) = state.sources.first_mut() {
                 cancel_recv(&a.source, source);
             }
             Poll::Ready(None)
@@ -239,7 +239,7 @@ unsafe fn poll_merge<T>(
 ) -> Poll<Option<T>> {
     let n = m.sources.len();
     if state.sources.len() != n {
-        // First poll: nothing is registered yet, so the vector may be made.
+        // First poll: nothing is registered yet, so the states may be made.
         state.sources = (0..n).map(|_| RecvState::default()).collect();
     }
     if !m.is_done() {
@@ -314,7 +314,7 @@ fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
     }
     if let RecvInner::OrDone(a) = &rx.inner {
         finish_done(&a.ctx, state);
-        if let Some(source) = state.source.as_deref_mut() {
+        if let Some(source) = state.sources.first_mut() {
             cancel_recv(&a.source, source);
         }
         return;

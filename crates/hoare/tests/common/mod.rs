@@ -1,5 +1,6 @@
-//! What the stress tests share: running one test at a time on a 2-worker runtime,
-//! participants that are threads or tasks, and a seeded random source.
+//! What the test files share: running one stress test at a time on a 2-worker
+//! runtime, participants that are threads or tasks, a seeded random source, and a
+//! watchdog that turns a lost wake-up into a failure instead of a hang.
 #![allow(dead_code)] // each test binary uses its own part of it
 
 use std::future::Future;
@@ -60,4 +61,24 @@ impl Rng {
     pub fn tiny(&mut self) -> Duration {
         Duration::from_micros(self.below(50))
     }
+}
+
+/// Runs `f` on a thread and fails if it does not finish within 60 seconds: a
+/// watchdog, so a lost wake-up fails the test instead of hanging it.
+pub fn within<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("deadlock: a wake-up was lost")
+}
+
+/// A multi-thread runtime with 2 workers and its timers.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
