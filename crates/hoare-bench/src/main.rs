@@ -66,6 +66,10 @@ struct Cli {
     /// Short run: 3 timed repetitions of ~30 ms each (default: 7 of ~200 ms).
     #[arg(long)]
     quick: bool,
+    /// Timed repetitions per case (default: 3 with --quick, 7 otherwise). The cases of a
+    /// scenario take turns, so more repetitions give steadier ratios on a busy machine.
+    #[arg(long)]
+    reps: Option<usize>,
     /// Print one JSON object per line on stdout instead of the table.
     #[arg(long)]
     json: bool,
@@ -162,11 +166,14 @@ fn run(cli: Cli) -> Result<bool, String> {
     // Report order: scenario, then mode, then the registry's impl order.
     cases.sort_by_key(|(s, c)| (registry.iter().position(|r| r.name == s.name), c.mode));
 
-    let settings = if cli.quick {
+    let mut settings = if cli.quick {
         Settings::quick()
     } else {
         Settings::full()
     };
+    if let Some(reps) = cli.reps {
+        settings.reps = reps.max(1);
+    }
     harness::start_watchdog(Duration::from_secs(if cli.quick { 60 } else { 180 }));
     let go_version = go::version();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());

@@ -129,10 +129,15 @@ fn fan_in8_cases() -> Vec<Case> {
 fn pipeline_cases() -> Vec<Case> {
     vec![
         async_case("hoare", "Pipeline with per-stage counters", |n| {
-            pipeline(n, true)
+            pipeline(n, Build::Counted)
         }),
+        async_case(
+            "hoare-uncounted",
+            "Pipeline::without_counters(): the counters' cost is hoare / this",
+            |n| pipeline(n, Build::Uncounted),
+        ),
         async_case("chain", "hand-written stage goroutines", |n| {
-            pipeline(n, false)
+            pipeline(n, Build::Chain)
         }),
     ]
 }
@@ -163,12 +168,27 @@ fn chain_stage(
     rx
 }
 
-async fn pipeline(n: u64, counters: bool) -> Result<Duration, String> {
+/// How the pipeline scenario builds its stages.
+#[derive(Clone, Copy, PartialEq)]
+enum Build {
+    /// `Pipeline`, counting.
+    Counted,
+    /// `Pipeline::without_counters()`.
+    Uncounted,
+    /// Goroutines and channels by hand.
+    Chain,
+}
+
+async fn pipeline(n: u64, build: Build) -> Result<Duration, String> {
     let (ctx, _cancel) = Context::background().with_cancel();
     let start = Instant::now();
     let (mut count, mut sum) = (0u64, 0u64);
-    if counters {
-        let p = pattern::Pipeline::new(&ctx, 0..n)
+    if build != Build::Chain {
+        let mut p = pattern::Pipeline::new(&ctx, 0..n);
+        if build == Build::Uncounted {
+            p = p.without_counters();
+        }
+        let p = p
             .stage("multiply", 1, |v: u64| v * 2)
             .stage("add", 1, |v| v + 1)
             .stage("multiply", 1, |v| v * 2);

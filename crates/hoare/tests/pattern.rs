@@ -409,3 +409,40 @@ fn tee_serves_the_remaining_reader_and_ends_on_cancel() {
     assert!(b.iter().count() <= 1);
     leak::verify_none();
 }
+
+/// Every pattern that runs goroutines ends them once its context is cancelled,
+/// whether they wait on their input (its sender is alive but silent) or on their
+/// output (nobody reads it, but the receiver is still held).
+#[test]
+fn goroutines_end_on_cancel_wherever_they_wait() {
+    let _serial = one_at_a_time();
+    let (ctx, cancel) = Context::background().with_cancel();
+    // Waiting on input: the senders stay alive, the receivers are held.
+    let (silent_tx, silent) = chan::chan::<u64>(0);
+    let (streams_tx, streams) = chan::chan::<chan::Receiver<u64>>(0);
+    let waiting_on_input = (
+        pattern::take(&ctx, silent.clone(), 3),
+        pattern::tee(&ctx, silent.clone()),
+        pattern::bridge(&ctx, streams),
+        pattern::fan_out(&ctx, silent.clone(), 2, |v| v),
+        Pipeline::from_receiver(&ctx, silent).stage("id", 2, |v| v),
+    );
+    // Waiting on output: each output gives one value (so its goroutines run),
+    // then nobody takes the next.
+    let take = pattern::take(&ctx, pattern::repeat(&ctx, [1u64]), 3);
+    let (tee_a, tee_b) = pattern::tee(&ctx, pattern::repeat(&ctx, [1u64]));
+    let bridged = pattern::bridge(
+        &ctx,
+        pattern::generator(&ctx, [pattern::repeat(&ctx, [1u64])]),
+    );
+    let fanned = pattern::fan_out(&ctx, pattern::repeat(&ctx, [1u64]), 2, |v| v);
+    let p = Pipeline::new(&ctx, 0u64..).stage("id", 2, |v| v);
+    for rx in [&take, &tee_a, &tee_b, &bridged, &fanned[0], &fanned[1]] {
+        assert_eq!(rx.recv(), Some(1));
+    }
+    assert!(p.output().recv().unwrap().is_ok());
+    let waiting_on_output = (take, tee_a, tee_b, bridged, fanned, p);
+    cancel.cancel();
+    leak::verify_none();
+    drop((silent_tx, streams_tx, waiting_on_input, waiting_on_output));
+}

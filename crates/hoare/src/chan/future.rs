@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::error::SendError;
+use super::error::{SendError, TryRecvError};
 use super::merge::Merge;
 use super::receiver::{OrDone, RecvInner};
 use super::waiter::AsyncWait;
@@ -239,7 +239,13 @@ unsafe fn poll_merge<T>(
 ) -> Poll<Option<T>> {
     let n = m.sources.len();
     if state.sources.len() != n {
-        // First poll: nothing is registered yet, so the states may be made.
+        // First poll: nothing is registered yet. A value ready now (or the end)
+        // needs no registration with any source, and no states.
+        match m.try_recv() {
+            Ok(v) => return Poll::Ready(Some(v)),
+            Err(TryRecvError::Closed) => return Poll::Ready(None),
+            Err(TryRecvError::Empty) => {}
+        }
         state.sources = (0..n).map(|_| RecvState::default()).collect();
     }
     if !m.is_done() {

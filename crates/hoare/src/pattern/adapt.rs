@@ -4,27 +4,9 @@ use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
 
-use super::source::{or_cancelled, send_or_done, stream};
-use crate::chan::{chan, Receiver, TryRecvError, TrySendError};
+use super::source::{recv_or_done, send_or_done, stream};
+use crate::chan::{chan, Receiver, TrySendError};
 use crate::context::Context;
-
-/// Receives from `rx` unless `ctx` is done first; `None` when `rx` is closed and
-/// drained or the context is done.
-pub(crate) async fn recv_or_done<T: Send>(ctx: &Context, rx: &Receiver<T>) -> Option<T> {
-    if ctx.is_done() {
-        return None;
-    }
-    // A value ready now (or a closed channel) needs no select.
-    match rx.try_recv() {
-        Ok(v) => return Some(v),
-        Err(TryRecvError::Closed) => return None,
-        Err(TryRecvError::Empty) => {}
-    }
-    let done = ctx.done();
-    or_cancelled(rx.recv_async(), done.recv_async())
-        .await
-        .flatten()
-}
 
 /// The book's `take`: the first `n` values of `rx`, then the stream closes (also
 /// when `rx` closes first or `ctx` is done). `take(ctx, rx, 0)` is closed at once
@@ -45,13 +27,13 @@ pub fn take<T: Send + 'static>(ctx: &Context, rx: Receiver<T>, n: usize) -> Rece
         let (_, closed) = chan(0);
         return closed;
     }
-    let ctx = ctx.clone();
-    stream(move |tx| async move {
+    let c = ctx.clone();
+    stream(ctx, move |tx| async move {
         for _ in 0..n {
-            let Some(v) = recv_or_done(&ctx, &rx).await else {
+            let Some(v) = recv_or_done(&c, &rx).await else {
                 return;
             };
-            if !send_or_done(&ctx, &tx, v).await {
+            if !send_or_done(&c, &tx, v).await {
                 return;
             }
         }
@@ -101,14 +83,13 @@ pub fn tee<T: Clone + Send + 'static>(
     ctx: &Context,
     rx: Receiver<T>,
 ) -> (Receiver<T>, Receiver<T>) {
-    let ctx = ctx.clone();
+    let c = ctx.clone();
     let (tx2, out2) = chan::<T>(0);
-    let out1 = stream(move |tx1| async move {
-        let done = ctx.done();
+    let out1 = stream(ctx, move |tx1| async move {
         let (mut open1, mut open2) = (true, true);
-        while let Some(v) = recv_or_done(&ctx, &rx).await {
+        while let Some(v) = recv_or_done(&c, &rx).await {
             let (mut to1, mut to2) = (open1.then_some(&tx1), open2.then_some(&tx2));
-            // A reader already waiting takes its copy without a select.
+            // A reader already waiting takes its copy without waiting.
             for (to, open) in [(&mut to1, &mut open1), (&mut to2, &mut open2)] {
                 if let Some(tx) = *to {
                     match tx.try_send(v.clone()) {
@@ -120,11 +101,11 @@ pub fn tee<T: Clone + Send + 'static>(
             }
             if to1.is_some() || to2.is_some() {
                 // Offer the value to the readers still owed it, at once, until both
-                // took it (or left) or the context is done.
+                // took it (or left). A done context drops the goroutine here, which
+                // withdraws the offers still pending.
                 let mut s1 = pin!(to1.map(|tx| tx.send_async(v.clone())));
                 let mut s2 = pin!(to2.map(|tx| tx.send_async(v.clone())));
-                let mut cancelled = pin!(done.recv_async());
-                let delivered = poll_fn(|cx| {
+                poll_fn(|cx| {
                     for (send, open) in [(s1.as_mut(), &mut open1), (s2.as_mut(), &mut open2)] {
                         let mut send = send;
                         if let Some(f) = send.as_mut().as_pin_mut() {
@@ -135,15 +116,12 @@ pub fn tee<T: Clone + Send + 'static>(
                         }
                     }
                     if s1.is_none() && s2.is_none() {
-                        return Poll::Ready(true);
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
                     }
-                    // Done: the pending offers are withdrawn when they are dropped.
-                    cancelled.as_mut().poll(cx).map(|_| false)
                 })
                 .await;
-                if !delivered {
-                    return;
-                }
             }
             if !open1 && !open2 {
                 return;
@@ -173,11 +151,11 @@ pub fn tee<T: Clone + Send + 'static>(
 /// ```
 #[track_caller]
 pub fn bridge<T: Send + 'static>(ctx: &Context, streams: Receiver<Receiver<T>>) -> Receiver<T> {
-    let ctx = ctx.clone();
-    stream(move |tx| async move {
-        while let Some(inner) = recv_or_done(&ctx, &streams).await {
-            while let Some(v) = recv_or_done(&ctx, &inner).await {
-                if !send_or_done(&ctx, &tx, v).await {
+    let c = ctx.clone();
+    stream(ctx, move |tx| async move {
+        while let Some(inner) = recv_or_done(&c, &streams).await {
+            while let Some(v) = recv_or_done(&c, &inner).await {
+                if !send_or_done(&c, &tx, v).await {
                     return;
                 }
             }

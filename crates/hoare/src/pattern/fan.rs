@@ -2,8 +2,7 @@
 
 use std::sync::Arc;
 
-use super::adapt::recv_or_done;
-use super::source::{send_or_done, stream};
+use super::source::{recv_or_done, send_or_done, stream};
 use crate::chan::{self, Receiver};
 use crate::context::Context;
 use crate::select::Select;
@@ -66,10 +65,10 @@ where
     let f = Arc::new(f);
     (0..workers)
         .map(|_| {
-            let (ctx, rx, f) = (ctx.clone(), rx.clone(), f.clone());
-            stream(move |tx| async move {
-                while let Some(v) = recv_or_done(&ctx, &rx).await {
-                    if !send_or_done(&ctx, &tx, f(v)).await {
+            let (c, rx, f) = (ctx.clone(), rx.clone(), f.clone());
+            stream(ctx, move |tx| async move {
+                while let Some(v) = recv_or_done(&c, &rx).await {
+                    if !send_or_done(&c, &tx, f(v)).await {
                         return;
                     }
                 }
@@ -115,13 +114,16 @@ where
     if signals.is_empty() {
         return chan::never();
     }
-    stream(move |fired: chan::Sender<()>| async move {
-        let _fired = fired; // held until one signal fires
-        let mut sel = Select::new();
-        for s in &signals {
-            sel.recv(s, |_| ());
-        }
-        sel.wait_async().await;
-        // Returning drops `_fired`, which closes the stream: the signal.
-    })
+    stream(
+        &Context::background(),
+        move |fired: chan::Sender<()>| async move {
+            let _fired = fired; // held until one signal fires
+            let mut sel = Select::new();
+            for s in &signals {
+                sel.recv(s, |_| ());
+            }
+            sel.wait_async().await;
+            // Returning drops `_fired`, which closes the stream: the signal.
+        },
+    )
 }

@@ -7,10 +7,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::adapt::recv_or_done;
-use super::source::{send_or_done, stream};
-use super::stats::{StageCounters, StageStats};
-use crate::chan::{chan, Receiver, Sender};
+use super::source::{recv_or_done, send_or_done, stream, until_done};
+use super::stats::{tick, StageCounters, StageStats};
+use crate::chan::{chan, Receiver, Sender, TrySendError};
 use crate::context::{CancelGuard, Context};
 use crate::sync::unwind::{panic_message, CatchUnwind};
 
@@ -114,6 +113,8 @@ pub struct Pipeline<T> {
     stages: Vec<Arc<StageCounters>>,
     started: Instant,
     buffer: usize,
+    /// Whether stages added from now on count (see [`Pipeline::without_counters`]).
+    counting: bool,
 }
 
 impl<T: Send + 'static> Pipeline<T> {
@@ -133,7 +134,7 @@ impl<T: Send + 'static> Pipeline<T> {
         let (pctx, cancel) = ctx.with_cancel();
         let cancel = Arc::new(cancel);
         let (c, guard, items) = (pctx.clone(), cancel.clone(), items.into_iter());
-        let output = stream(move |tx| async move {
+        let output = stream(&pctx, move |tx| async move {
             let _guard = guard;
             for v in items {
                 if !send_or_done(&c, &tx, Ok(v)).await {
@@ -157,7 +158,7 @@ impl<T: Send + 'static> Pipeline<T> {
         let (pctx, cancel) = ctx.with_cancel();
         let cancel = Arc::new(cancel);
         let (c, guard) = (pctx.clone(), cancel.clone());
-        let output = stream(move |tx| async move {
+        let output = stream(&pctx, move |tx| async move {
             let _guard = guard;
             while let Some(v) = recv_or_done(&c, &rx).await {
                 if !send_or_done(&c, &tx, Ok(v)).await {
@@ -176,6 +177,7 @@ impl<T: Send + 'static> Pipeline<T> {
             stages: Vec::new(),
             started: Instant::now(),
             buffer: 0,
+            counting: true,
         }
     }
 
@@ -190,6 +192,25 @@ impl<T: Send + 'static> Pipeline<T> {
     /// ```
     pub fn buffer(mut self, capacity: usize) -> Self {
         self.buffer = capacity;
+        self
+    }
+
+    /// Stages added from now on keep no counters: their [`stats`](Pipeline::stats)
+    /// read zero (apart from the name and the number of workers). Counting costs
+    /// two or three readings of the CPU's time-stamp counter and a few plain
+    /// stores per item and stage; this is for pipelines whose stages are so short
+    /// that even that shows.
+    ///
+    /// ```
+    /// let ctx = hoare::context::Context::background();
+    /// let p = hoare::pattern::Pipeline::new(&ctx, 0..10)
+    ///     .without_counters()
+    ///     .stage("id", 1, |v: u8| v);
+    /// assert_eq!(p.output().into_iter().count(), 10);
+    /// assert_eq!(p.stats()[0].items_out, 0);
+    /// ```
+    pub fn without_counters(mut self) -> Self {
+        self.counting = false;
         self
     }
 
@@ -329,17 +350,19 @@ impl<T: Send + 'static> Pipeline<T> {
         let stop = Arc::new(stop);
         let work = Arc::new(work);
         let (tx, output) = chan::<Item<U>>(self.buffer);
-        for _ in 0..workers {
+        for index in 0..workers {
             let worker = Worker {
-                ctx: self.ctx.clone(),
                 _pipeline: self.cancel.clone(),
                 stage_ctx: stage_ctx.clone(),
                 stop: stop.clone(),
                 input: self.output.clone(),
                 output: tx.clone(),
                 counters: counters.clone(),
+                index,
+                counting: self.counting,
             };
-            drop(crate::go(worker.run(work.clone())));
+            let (stage_ctx, run) = (stage_ctx.clone(), worker.run(work.clone()));
+            drop(crate::go(async move { until_done(&stage_ctx, run).await }));
         }
         let mut stages = self.stages;
         stages.push(counters);
@@ -350,14 +373,13 @@ impl<T: Send + 'static> Pipeline<T> {
             stages,
             started: self.started,
             buffer: self.buffer,
+            counting: self.counting,
         }
     }
 }
 
 /// One goroutine of a stage.
 struct Worker<T, U> {
-    /// The pipeline's context: cancelling it stops everything.
-    ctx: Context,
     /// Keeps the pipeline's context alive (uncancelled) while any stage runs.
     _pipeline: Arc<CancelGuard>,
     /// The stage's own context, cancelled when one of its workers panics.
@@ -366,6 +388,10 @@ struct Worker<T, U> {
     input: Receiver<Item<T>>,
     output: Sender<Item<U>>,
     counters: Arc<StageCounters>,
+    /// This worker's slot in `counters`.
+    index: usize,
+    /// Whether the worker counts (see [`Pipeline::without_counters`]).
+    counting: bool,
 }
 
 impl<T: Send + 'static, U: Send + 'static> Worker<T, U> {
@@ -374,20 +400,20 @@ impl<T: Send + 'static, U: Send + 'static> Worker<T, U> {
         W: Fn(T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Item<U>> + Send + 'static,
     {
-        let c = &*self.counters;
-        let mut waiting_since = Instant::now();
-        // The receive does not select on the contexts: when the pipeline is
-        // cancelled, the source stops and each stage's input closes in turn, and a
-        // stage whose worker panicked stops its siblings through `stage_ctx`, checked
-        // after each receive; either way every goroutine ends.
+        let c = self.counting.then(|| self.counters.worker(self.index));
+        let mut waiting_since = c.map(|_| tick());
+        // The worker runs under `until_done(stage_ctx)`: a cancelled pipeline, or a
+        // sibling's panic (which cancels `stage_ctx`), drops it at its next wait. The
+        // check after each receive stops a worker that never has to wait.
         while let Some(item) = self.input.recv_async().await {
             if self.stage_ctx.is_done() {
                 return;
             }
-            let received = Instant::now();
-            StageCounters::add(&c.recv_wait_ns, received - waiting_since);
-            c.items_in
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let received = waiting_since.map(|since| {
+                let at = tick();
+                c.inspect(|c| c.received(since, at));
+                at
+            });
             let mut panicked = false;
             let out = match item {
                 Err(e) => Err(e),
@@ -400,20 +426,26 @@ impl<T: Send + 'static, U: Send + 'static> Worker<T, U> {
                     Err(payload) => {
                         panicked = true;
                         Err(PipelineError::Panicked {
-                            stage: c.name.clone(),
+                            stage: self.counters.name.clone(),
                             message: panic_message(&*payload),
                         })
                     }
                 },
             };
-            let produced = Instant::now();
-            let sent = send_or_done(&self.ctx, &self.output, out).await;
-            waiting_since = Instant::now();
-            StageCounters::add(&c.send_wait_ns, waiting_since - produced);
-            StageCounters::add(&c.in_stage_ns, waiting_since - received);
-            if sent {
-                c.items_out
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Hand over at once if the next stage is waiting; otherwise wait for it
+            // (and count the wait).
+            let (sent, produced) = match self.output.try_send(out) {
+                Ok(()) => (true, None),
+                Err(TrySendError::Closed(_)) => (false, None),
+                Err(TrySendError::Full(out)) => {
+                    let produced = received.map(|_| tick());
+                    (self.output.send_async(out).await.is_ok(), produced)
+                }
+            };
+            if let (Some(c), Some(received)) = (c, received) {
+                let at = tick();
+                c.handed_on(sent, received, produced, at);
+                waiting_since = Some(at);
             }
             if !sent || panicked {
                 if panicked {

@@ -2,27 +2,44 @@
 
 use std::future::{poll_fn, Future};
 use std::pin::pin;
-use std::task::Poll;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
 
-use crate::chan::{chan, Receiver, Sender, TrySendError};
+use atomic_waker::AtomicWaker;
+
+use crate::chan::{chan, Receiver, Sender, TryRecvError, TrySendError};
 use crate::context::Context;
 
-/// Sends `value` on `tx` unless `ctx` is done first. Returns false when the stream
-/// should stop: the context is done or every receiver is gone.
+/// Sends `value` on `tx`; false when the stream should stop: the context is done
+/// or every receiver is gone.
+///
+/// For a goroutine started by [`stream`] (or run under [`until_done`]): the send
+/// itself does not wait on the context, the goroutine as a whole does, so a
+/// blocked hand-over costs no registration with the context.
 pub(crate) async fn send_or_done<T: Send>(ctx: &Context, tx: &Sender<T>, value: T) -> bool {
     if ctx.is_done() {
         return false;
     }
-    // A receiver already waiting (or room in the buffer) takes the value at once.
-    let value = match tx.try_send(value) {
-        Ok(()) => return true,
-        Err(TrySendError::Closed(_)) => return false,
-        Err(TrySendError::Full(value)) => value,
-    };
-    let done = ctx.done();
-    match or_cancelled(tx.send_async(value), done.recv_async()).await {
-        Some(sent) => sent.is_ok(),
-        None => false,
+    // A receiver already waiting (or room in the buffer) takes the value without
+    // a future.
+    match tx.try_send(value) {
+        Ok(()) => true,
+        Err(TrySendError::Closed(_)) => false,
+        Err(TrySendError::Full(value)) => tx.send_async(value).await.is_ok(),
+    }
+}
+
+/// Receives from `rx`; `None` when `rx` is closed and drained or the context is
+/// done. For goroutines under [`until_done`], as [`send_or_done`].
+pub(crate) async fn recv_or_done<T: Send>(ctx: &Context, rx: &Receiver<T>) -> Option<T> {
+    if ctx.is_done() {
+        return None;
+    }
+    match rx.try_recv() {
+        Ok(v) => Some(v),
+        Err(TryRecvError::Closed) => None,
+        Err(TryRecvError::Empty) => rx.recv_async().await,
     }
 }
 
@@ -47,17 +64,79 @@ pub(crate) async fn or_cancelled<F: Future, C: Future>(op: F, cancelled: C) -> O
     .await
 }
 
+/// What a goroutine under [`until_done`] hears from its context: the context's
+/// done wait is registered once, with this as its waker, and passes the wake-up
+/// on to the goroutine's task.
+#[derive(Default)]
+struct DoneSignal {
+    /// The done wait was woken since the goroutine last looked.
+    woken: AtomicBool,
+    /// The goroutine's task, as of its last poll.
+    task: AtomicWaker,
+}
+
+impl Wake for DoneSignal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // ORDERING: pairs with the swap in `until_done`; the task's waker is
+        // registered before that swap, so this wake reaches a poll that sees it.
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+/// Runs `body` until it finishes or `ctx` is done; in the second case `body` is
+/// dropped at the await where it is, which withdraws a pending channel operation
+/// (it either happened or not at all).
+///
+/// This is the book's `select { case <-done: return; case out <- v: }` for every
+/// hand-over of a goroutine at once: the context's done wait is registered once
+/// per goroutine, not once per blocked send or receive. A body that never has to
+/// wait is not interrupted, so it checks `ctx.is_done()` (one atomic load) before
+/// each hand-over, as [`send_or_done`] and [`recv_or_done`] do.
+pub(crate) async fn until_done<F: Future<Output = ()>>(ctx: &Context, body: F) {
+    if ctx.done_waiters().is_none() {
+        return body.await; // never done
+    }
+    let signal = Arc::new(DoneSignal {
+        woken: AtomicBool::new(true), // so the first poll registers the done wait
+        task: AtomicWaker::new(),
+    });
+    let done_waker = Waker::from(signal.clone());
+    let done = ctx.done();
+    let mut done_wait = pin!(done.recv_async());
+    let mut body = pin!(body);
+    poll_fn(|cx| {
+        // Register first, then look: a wake-up after the look finds the waker.
+        signal.task.register(cx.waker());
+        // ORDERING: pairs with the store in `wake_by_ref`.
+        if signal.woken.swap(false, Ordering::Acquire) {
+            let mut done_cx = TaskContext::from_waker(&done_waker);
+            if done_wait.as_mut().poll(&mut done_cx).is_ready() {
+                return Poll::Ready(());
+            }
+        }
+        body.as_mut().poll(cx)
+    })
+    .await;
+}
+
 /// Spawns `body` as a goroutine that owns the sending end of a fresh unbuffered
-/// channel, and returns the receiving end. The channel closes when `body` returns.
+/// channel, and returns the receiving end. The goroutine ends when `body` returns
+/// or `ctx` is done (see [`until_done`]); the channel closes then.
 #[track_caller]
-pub(crate) fn stream<T, F, Fut>(body: F) -> Receiver<T>
+pub(crate) fn stream<T, F, Fut>(ctx: &Context, body: F) -> Receiver<T>
 where
     T: Send + 'static,
     F: FnOnce(Sender<T>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
 {
     let (tx, rx) = chan(0);
-    drop(crate::go(body(tx)));
+    let (ctx, body) = (ctx.clone(), body(tx));
+    drop(crate::go(async move { until_done(&ctx, body).await }));
     rx
 }
 
@@ -82,10 +161,10 @@ where
     I::IntoIter: Send + 'static,
     I::Item: Send + 'static,
 {
-    let (ctx, items) = (ctx.clone(), items.into_iter());
-    stream(move |tx| async move {
+    let (c, items) = (ctx.clone(), items.into_iter());
+    stream(ctx, move |tx| async move {
         for item in items {
-            if !send_or_done(&ctx, &tx, item).await {
+            if !send_or_done(&c, &tx, item).await {
                 return;
             }
         }
@@ -111,14 +190,14 @@ where
     T: Clone + Send + Sync + 'static,
     I: IntoIterator<Item = T>,
 {
-    let (ctx, values): (_, Vec<T>) = (ctx.clone(), values.into_iter().collect());
-    stream(move |tx| async move {
+    let (c, values): (_, Vec<T>) = (ctx.clone(), values.into_iter().collect());
+    stream(ctx, move |tx| async move {
         if values.is_empty() {
             return;
         }
         loop {
             for v in &values {
-                if !send_or_done(&ctx, &tx, v.clone()).await {
+                if !send_or_done(&c, &tx, v.clone()).await {
                     return;
                 }
             }
@@ -150,6 +229,8 @@ where
     T: Send + 'static,
     F: FnMut() -> T + Send + 'static,
 {
-    let ctx = ctx.clone();
-    stream(move |tx| async move { while send_or_done(&ctx, &tx, f()).await {} })
+    let c = ctx.clone();
+    stream(ctx, move |tx| async move {
+        while send_or_done(&c, &tx, f()).await {}
+    })
 }

@@ -4,20 +4,73 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// What one stage's workers add up as they go; all relaxed counters, read as a
-/// snapshot by [`StageStats`].
+use crossbeam_utils::CachePadded;
+
+/// What one stage's workers add up as they go, each worker in its own slot (on
+/// its own cache line, written by that worker only, so counting costs no
+/// read-modify-write and no cache-line traffic between workers); a snapshot sums
+/// the slots.
 #[derive(Debug)]
 pub(crate) struct StageCounters {
     pub(crate) name: String,
     pub(crate) workers: usize,
-    pub(crate) items_in: AtomicU64,
-    pub(crate) items_out: AtomicU64,
+    slots: Box<[CachePadded<WorkerCounters>]>,
+}
+
+/// One worker's counters. Only that worker writes them; readers may be a moment
+/// behind.
+#[derive(Debug, Default)]
+pub(crate) struct WorkerCounters {
+    items_in: AtomicU64,
+    items_out: AtomicU64,
     /// Sum over items of the time from being received to being handed on.
-    pub(crate) in_stage_ns: AtomicU64,
-    /// Time the workers spent waiting for input.
-    pub(crate) recv_wait_ns: AtomicU64,
-    /// Time the workers spent waiting for the next stage to take their output.
-    pub(crate) send_wait_ns: AtomicU64,
+    in_stage_ns: AtomicU64,
+    /// Time spent waiting for input.
+    recv_wait_ns: AtomicU64,
+    /// Time spent waiting for the next stage to take the output.
+    send_wait_ns: AtomicU64,
+}
+
+/// Adds `n` to a counter that only the calling worker writes.
+fn bump(counter: &AtomicU64, n: u64) {
+    // ORDERING: statistics only, and this worker is the only writer, so a load
+    // and a store do what a read-modify-write would.
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(n),
+        Ordering::Relaxed,
+    );
+}
+
+/// Nanoseconds between two readings of the clock.
+fn ns(from: Tick, to: Tick) -> u64 {
+    u64::try_from(to.duration_since(from).as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A reading of the clock the counters use: the CPU's time-stamp counter (through
+/// `quanta`), a fraction of the cost of `Instant::now()`.
+pub(crate) type Tick = quanta::Instant;
+
+/// Reads the counters' clock.
+pub(crate) fn tick() -> Tick {
+    quanta::Instant::now()
+}
+
+impl WorkerCounters {
+    /// An item was received at `at`, after waiting since `since`.
+    pub(crate) fn received(&self, since: Tick, at: Tick) {
+        bump(&self.items_in, 1);
+        bump(&self.recv_wait_ns, ns(since, at));
+    }
+
+    /// The item received at `received` was handed on (`sent`) or not at `at`;
+    /// the worker waited for the next stage from `produced` (`None`: it did not).
+    pub(crate) fn handed_on(&self, sent: bool, received: Tick, produced: Option<Tick>, at: Tick) {
+        bump(&self.items_out, u64::from(sent));
+        bump(&self.in_stage_ns, ns(received, at));
+        if let Some(p) = produced {
+            bump(&self.send_wait_ns, ns(p, at));
+        }
+    }
 }
 
 impl StageCounters {
@@ -25,32 +78,31 @@ impl StageCounters {
         StageCounters {
             name,
             workers,
-            items_in: AtomicU64::new(0),
-            items_out: AtomicU64::new(0),
-            in_stage_ns: AtomicU64::new(0),
-            recv_wait_ns: AtomicU64::new(0),
-            send_wait_ns: AtomicU64::new(0),
+            slots: (0..workers).map(|_| CachePadded::default()).collect(),
         }
     }
 
-    /// Adds `d` to a nanosecond counter.
-    pub(crate) fn add(counter: &AtomicU64, d: Duration) {
-        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        // ORDERING: statistics only; a snapshot may be a moment behind.
-        counter.fetch_add(ns, Ordering::Relaxed);
+    /// The counters of worker `i`.
+    pub(crate) fn worker(&self, i: usize) -> &WorkerCounters {
+        &self.slots[i]
     }
 
     pub(crate) fn snapshot(&self, since: Instant) -> StageStats {
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let sum = |f: fn(&WorkerCounters) -> &AtomicU64| -> u64 {
+            self.slots
+                .iter()
+                .map(|w| f(w).load(Ordering::Relaxed))
+                .fold(0, u64::wrapping_add)
+        };
         StageStats {
             name: self.name.clone(),
             workers: self.workers,
-            items_in: load(&self.items_in),
-            items_out: load(&self.items_out),
+            items_in: sum(|w| &w.items_in),
+            items_out: sum(|w| &w.items_out),
             elapsed: since.elapsed(),
-            time_in_stage: Duration::from_nanos(load(&self.in_stage_ns)),
-            blocked_on_recv: Duration::from_nanos(load(&self.recv_wait_ns)),
-            blocked_on_send: Duration::from_nanos(load(&self.send_wait_ns)),
+            time_in_stage: Duration::from_nanos(sum(|w| &w.in_stage_ns)),
+            blocked_on_recv: Duration::from_nanos(sum(|w| &w.recv_wait_ns)),
+            blocked_on_send: Duration::from_nanos(sum(|w| &w.send_wait_ns)),
         }
     }
 }
