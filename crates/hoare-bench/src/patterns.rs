@@ -9,7 +9,8 @@
 //!
 //! - `or_done`: consumer reads `or_done(ctx, source)`; baseline reads `source`.
 //! - `tee`: two consumer tasks read the two outputs of `tee(ctx, source)`, each must see all
-//!   `n`; baseline: one consumer reads `source`.
+//!   `n`; baseline: one consumer reads `source`; and `chan-hop-x2`, the same two deliveries
+//!   per value by bare hops (the producer sends each value to each consumer's channel).
 //! - `bridge`: the producer sends streams of 64 values (buffered, filled, closed) over an
 //!   unbuffered channel of streams; consumer reads `bridge(ctx, streams)`; baseline: the `n`
 //!   values over one unbuffered channel.
@@ -105,6 +106,12 @@ fn tee_cases() -> Vec<Case> {
         async_case("chan-hop", "the source itself, one consumer", |n| {
             one_stream(n, Adapter::None)
         }),
+        async_case(
+            "chan-hop-x2",
+            "the same two deliveries by bare hops: the producer sends each value on \
+             two channels, one per consumer",
+            two_hops,
+        ),
     ]
 }
 
@@ -283,6 +290,26 @@ async fn tee(n: u64) -> Result<Duration, String> {
     let start = Instant::now();
     let (rx, producer) = source(n);
     let (a, b) = pattern::tee(&ctx, rx);
+    let other = tokio::spawn(consume(b, n));
+    consume(a, n).await?;
+    join_task(other).await??;
+    join_task(producer).await?;
+    Ok(start.elapsed())
+}
+
+/// The deliveries `tee` makes, by bare hops: each value to each of two consumers,
+/// the next value only once both have the current one.
+async fn two_hops(n: u64) -> Result<Duration, String> {
+    let start = Instant::now();
+    let (tx_a, a) = chan(0);
+    let (tx_b, b) = chan(0);
+    let producer = tokio::spawn(async move {
+        for i in 0..n {
+            if tx_a.send_async(i).await.is_err() || tx_b.send_async(i).await.is_err() {
+                return;
+            }
+        }
+    });
     let other = tokio::spawn(consume(b, n));
     consume(a, n).await?;
     join_task(other).await??;

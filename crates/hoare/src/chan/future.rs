@@ -202,6 +202,13 @@ unsafe fn poll_or_done<T>(
 ) -> Poll<Option<T>> {
     if !a.ctx.is_done() {
         if state.sources.is_empty() {
+            // First poll: nothing is registered yet. A value ready now (or the
+            // end) needs no registration and no state.
+            match a.source.try_recv() {
+                Ok(v) => return Poll::Ready(Some(v)),
+                Err(TryRecvError::Closed) => return Poll::Ready(None),
+                Err(TryRecvError::Empty) => {}
+            }
             state.sources = Box::new([RecvState::default()]);
         }
         let source = &mut state.sources[0];
