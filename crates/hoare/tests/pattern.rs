@@ -446,3 +446,25 @@ fn goroutines_end_on_cancel_wherever_they_wait() {
     leak::verify_none();
     drop((silent_tx, streams_tx, waiting_on_input, waiting_on_output));
 }
+
+/// A goroutine waiting to hand over a value ends when its context's deadline
+/// passes, though nobody cancels and its reader is still there (paused clock).
+#[test]
+fn goroutines_end_at_the_deadline() {
+    let _serial = one_at_a_time();
+    let paused = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    paused.block_on(async {
+        let (ctx, _cancel) = Context::background().with_timeout(Duration::from_secs(1));
+        let ones = pattern::repeat(&ctx, [1]);
+        assert_eq!(ones.recv_async().await, Some(1));
+        // The repeat now waits to hand over the next 1; at the deadline it ends.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(ones.recv_async().await, None, "the stream closed");
+    });
+    drop(paused);
+    leak::verify_none();
+}

@@ -27,7 +27,9 @@ impl<T> Merge<T> {
     /// Where a scan of the sources starts: random, so no source is always served
     /// first (as a select chooses among ready cases).
     pub(crate) fn start(&self) -> usize {
-        (crate::loom::random_u64() % self.sources.len().max(1) as u64) as usize
+        // A multiply and a shift map the random number onto 0..len, where a
+        // division would cost more than the rest of a scan's first step.
+        ((u128::from(crate::loom::random_u64()) * self.sources.len() as u128) >> 64) as usize
     }
 
     /// A value of any source that has one; closed once every source is closed and
