@@ -80,6 +80,7 @@ pub(crate) enum Unparker {
 }
 
 impl Unparker {
+    #[inline]
     pub(crate) fn unpark(self) {
         match self {
             Unparker::Thread(t) => t.unpark(),
@@ -131,10 +132,12 @@ impl Waiter {
     }
 
     /// A waiter for an async task; its waker is set with [`Waiter::set_waker`].
+    #[inline]
     pub(crate) fn for_task() -> Waiter {
         Self::with(Unparker::Nobody)
     }
 
+    #[inline]
     fn with(unparker: Unparker) -> Waiter {
         Waiter {
             state: AtomicUsize::new(WAITING),
@@ -149,6 +152,7 @@ impl Waiter {
     /// # Safety
     /// Owner only, while no queue holds an entry of this waiter and no selector is
     /// at it (rule 3).
+    #[inline]
     pub(crate) unsafe fn set_waker(&self, waker: &Waker) {
         // SAFETY: the caller guarantees nobody else touches the unparker now.
         self.unparker.with_mut(|p| unsafe {
@@ -161,6 +165,7 @@ impl Waiter {
 
     /// Makes the waiter ready to be registered again. Owner only, and only while no
     /// queue holds an entry of it and no selector is at it.
+    #[inline]
     pub(crate) fn reset(&self) {
         // ORDERING: the owner publishes the next entry under a queue's lock, which
         // orders these stores before any selector's accesses.
@@ -169,6 +174,7 @@ impl Waiter {
     }
 
     /// The current state.
+    #[inline]
     pub(crate) fn state(&self) -> usize {
         // ORDERING: Acquire pairs with the AcqRel CAS in `try_select`.
         self.state.load(Ordering::Acquire)
@@ -176,6 +182,7 @@ impl Waiter {
 
     /// The owner gives up waiting. Returns false if another party got there first;
     /// the owner must then [`wait_done`](Waiter::wait_done) before it leaves.
+    #[inline]
     pub(crate) fn try_abort(&self) -> bool {
         // ORDERING: AcqRel, as in `try_select`.
         self.state
@@ -210,6 +217,7 @@ impl Waiter {
     /// # Safety
     /// The caller holds the lock of a queue that holds an entry of this waiter, so
     /// rule 1 keeps it alive; after a win the owner waits for the release (rule 3).
+    #[inline]
     pub(crate) unsafe fn try_select(&self, to: usize) -> Option<Selected> {
         // ORDERING: AcqRel: the winner acquires the owner's registration (its
         // unparker, its packet) and releases what it did before to the owner.
@@ -310,6 +318,7 @@ pub(crate) struct Entry {
 unsafe impl Send for Entry {}
 
 impl Entry {
+    #[inline]
     pub(crate) fn is(&self, waiter: &Waiter, oper: Operation) -> bool {
         std::ptr::eq(self.waiter, waiter) && self.oper == oper
     }
@@ -319,6 +328,7 @@ impl Entry {
     /// # Safety
     /// The caller holds the lock of the queue this entry was in and took the entry
     /// out of it within the same critical section.
+    #[inline]
     pub(crate) unsafe fn try_select(&self) -> Option<Selected> {
         // SAFETY: rule 1 keeps the waiter alive while we hold the lock of the queue
         // the entry was in; the caller's contract is rule 2.
@@ -363,6 +373,7 @@ impl<T> Packet<T> {
     ///
     /// # Safety
     /// The caller has exclusive access under the protocol (owner or winning selector).
+    #[inline]
     pub(crate) unsafe fn take(&self) -> Option<T> {
         // SAFETY: exclusive access is the caller's contract.
         self.msg.with_mut(|p| unsafe { (*p).take() })
@@ -372,6 +383,7 @@ impl<T> Packet<T> {
     ///
     /// # Safety
     /// As for [`Packet::take`].
+    #[inline]
     pub(crate) unsafe fn put(&self, msg: T) {
         // SAFETY: exclusive access is the caller's contract.
         self.msg.with_mut(|p| unsafe { *p = Some(msg) });
@@ -393,6 +405,7 @@ pub(crate) struct AsyncWait<T> {
 }
 
 /// A waker's identity: its data and vtable addresses (what `Waker::will_wake` compares).
+#[inline]
 fn waker_id(waker: &Waker) -> (usize, usize) {
     (waker.data() as usize, waker.vtable() as *const _ as usize)
 }
@@ -410,6 +423,7 @@ impl<T> Default for AsyncWait<T> {
 
 impl<T> AsyncWait<T> {
     /// Whether `waker` is the one stored at registration.
+    #[inline]
     pub(crate) fn same_waker(&self, waker: &Waker) -> bool {
         self.waker_id == Some(waker_id(waker))
     }
@@ -418,6 +432,7 @@ impl<T> AsyncWait<T> {
     ///
     /// # Safety
     /// No entry of the waiter is queued and no selector is at it.
+    #[inline]
     pub(crate) unsafe fn arm(&mut self, waker: &Waker) {
         self.waiter.reset();
         // SAFETY: the caller's contract.

@@ -28,7 +28,7 @@ use super::waiter::{
     AsyncWait, Entry, EntryQueueMut, Operation, Packet, Selected, Unparker, Waiter, ABORTED,
     DISCONNECTED, WAITING,
 };
-use crate::loom::{lock, Mutex, MutexGuard};
+use crate::loom::{SpinGuard, SpinLock};
 
 /// The fields every operation touches come first, so that with the mutex word
 /// they share one cache line (`Channel` is line-aligned): the oldest waiting sender
@@ -51,6 +51,7 @@ struct Inner<T> {
 
 impl<T> Inner<T> {
     /// The waiting senders, oldest first.
+#[inline]
     fn senders(&mut self) -> EntryQueueMut<'_> {
         EntryQueueMut {
             head: &mut self.sender,
@@ -59,6 +60,7 @@ impl<T> Inner<T> {
     }
 
     /// The waiting receivers, oldest first.
+#[inline]
     fn receivers(&mut self) -> EntryQueueMut<'_> {
         EntryQueueMut {
             head: &mut self.receiver,
@@ -70,7 +72,7 @@ impl<T> Inner<T> {
 /// Aligned to a cache line: see [`Inner`].
 #[repr(align(64))]
 pub(crate) struct Channel<T> {
-    inner: Mutex<Inner<T>>,
+    inner: SpinLock<Inner<T>>,
 }
 
 /// Pops entries until one can be selected; returns it, selected. Called with the
@@ -100,6 +102,7 @@ fn remove(mut queue: EntryQueueMut<'_>, waiter: &Waiter) {
     queue.remove(waiter, Operation::SINGLE);
 }
 
+#[inline]
 fn entry<T>(waiter: &Waiter, packet: &Packet<T>) -> Entry {
     Entry {
         waiter,
@@ -119,6 +122,7 @@ struct Handoff<T> {
 
 impl<T> Handoff<T> {
     /// Puts `msg` in a waiting receiver's packet and releases it.
+#[inline]
     fn give(self, msg: T) -> Unparker {
         // SAFETY: we won the receiver's CAS, so its packet is alive and ours until
         // we release the waiter (waiter protocol rule 2).
@@ -127,6 +131,7 @@ impl<T> Handoff<T> {
     }
 
     /// Takes the value out of a waiting sender's packet and releases it.
+#[inline]
     fn take(self) -> (T, Unparker) {
         // SAFETY: as in `give`.
         let msg = unsafe { (*self.packet).take() };
@@ -140,6 +145,7 @@ impl<T> Handoff<T> {
 
 impl<T> Inner<T> {
     /// Selects the first waiting receiver.
+#[inline]
     fn receiver(&mut self) -> Option<Handoff<T>> {
         select_first(self.receivers()).map(|(entry, selected)| Handoff {
             selected,
@@ -148,6 +154,7 @@ impl<T> Inner<T> {
     }
 
     /// Selects the first waiting sender.
+#[inline]
     fn sender(&mut self) -> Option<Handoff<T>> {
         select_first(self.senders()).map(|(entry, selected)| Handoff {
             selected,
@@ -158,7 +165,8 @@ impl<T> Inner<T> {
 
 /// Receives from the stash or from a waiting sender, unlocking `inner` first when
 /// a sender is involved. `Err` gives the guard back when there is nothing to take.
-fn take_now<T>(mut inner: MutexGuard<'_, Inner<T>>) -> Result<T, MutexGuard<'_, Inner<T>>> {
+#[inline]
+fn take_now<T>(mut inner: SpinGuard<'_, Inner<T>>) -> Result<T, SpinGuard<'_, Inner<T>>> {
     if let Some(msg) = inner.stash.pop_front() {
         return Ok(msg);
     }
@@ -175,10 +183,11 @@ fn take_now<T>(mut inner: MutexGuard<'_, Inner<T>>) -> Result<T, MutexGuard<'_, 
 
 /// Gives `msg` to a waiting receiver, unlocking `inner` first. `Err` gives the value
 /// and the guard back when no receiver waits.
+#[inline]
 fn give_now<T>(
-    mut inner: MutexGuard<'_, Inner<T>>,
+    mut inner: SpinGuard<'_, Inner<T>>,
     msg: T,
-) -> Result<(), (T, MutexGuard<'_, Inner<T>>)> {
+) -> Result<(), (T, SpinGuard<'_, Inner<T>>)> {
     match inner.receiver() {
         Some(handoff) => {
             drop(inner);
@@ -192,7 +201,7 @@ fn give_now<T>(
 impl<T> Channel<T> {
     pub(crate) fn new() -> Self {
         Self {
-            inner: Mutex::new(Inner {
+            inner: SpinLock::new(Inner {
                 sender: None,
                 receiver: None,
                 closed: false,
@@ -203,8 +212,9 @@ impl<T> Channel<T> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
-        lock(&self.inner)
+#[inline]
+    fn lock(&self) -> SpinGuard<'_, Inner<T>> {
+        self.inner.lock()
     }
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
@@ -296,26 +306,35 @@ impl<T> Channel<T> {
     /// or the settled state. Re-registers when the task's waker changed.
     #[inline]
     fn poll_registered(&self, cx: &mut Context<'_>, w: &mut AsyncWait<T>, is_send: bool) -> usize {
-        if w.waiter.state() == WAITING {
-            if w.same_waker(cx.waker()) {
-                return WAITING;
-            }
-            // The waker changed: re-register with the new one, unless selected meanwhile.
-            let mut inner = self.lock();
-            if w.waiter.try_abort() {
-                let mut queue = if is_send {
-                    inner.senders()
-                } else {
-                    inner.receivers()
-                };
-                queue.remove(&w.waiter, Operation::SINGLE);
-                // SAFETY: our entry is out of the queue, and no selector is at the
-                // waiter (we aborted it).
-                unsafe { w.arm(cx.waker()) };
-                queue.push_back(entry(&w.waiter, &w.packet));
-                return WAITING;
-            }
+        let s = w.waiter.state();
+        if s != WAITING {
+            return w.waiter.settled(s);
         }
+        if w.same_waker(cx.waker()) {
+            return WAITING; // a spurious poll
+        }
+        self.reregister(cx, w, is_send)
+    }
+
+    /// The task's waker changed while `w` waits: re-register with the new one,
+    /// unless selected meanwhile. Returns as [`Channel::poll_registered`].
+    #[cold]
+    fn reregister(&self, cx: &mut Context<'_>, w: &mut AsyncWait<T>, is_send: bool) -> usize {
+        let mut inner = self.lock();
+        if w.waiter.try_abort() {
+            let mut queue = if is_send {
+                inner.senders()
+            } else {
+                inner.receivers()
+            };
+            queue.remove(&w.waiter, Operation::SINGLE);
+            // SAFETY: our entry is out of the queue, and no selector is at the
+            // waiter (we aborted it).
+            unsafe { w.arm(cx.waker()) };
+            queue.push_back(entry(&w.waiter, &w.packet));
+            return WAITING;
+        }
+        drop(inner);
         w.waiter.settled(w.waiter.state())
     }
 
@@ -323,6 +342,7 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `w` stays in place until its operation completes or is cancelled.
+#[inline]
     unsafe fn register<'w>(
         cx: &mut Context<'_>,
         slot: &'w mut Option<AsyncWait<T>>,
@@ -341,6 +361,7 @@ impl<T> Channel<T> {
     /// # Safety
     /// `w` stays in place until the operation completes or [`Channel::cancel_send`]
     /// has run.
+#[inline]
     pub(crate) unsafe fn poll_send(
         &self,
         cx: &mut Context<'_>,
@@ -402,6 +423,7 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// As for [`Channel::poll_send`], with [`Channel::cancel_recv`].
+#[inline]
     pub(crate) unsafe fn poll_recv(
         &self,
         cx: &mut Context<'_>,
