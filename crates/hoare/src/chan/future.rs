@@ -380,7 +380,9 @@ impl<T> Future for RecvFuture<'_, T> {
         let r = match &this.receiver.inner {
             // The plain unbuffered channel goes straight to its flavor.
             // SAFETY: `this.state` is pinned; `Drop` cancels a pending receive.
-            RecvInner::Chan(Handle::Zero(s)) => unsafe { s.chan.poll_recv(cx, &mut this.state.wait) },
+            RecvInner::Chan(Handle::Zero(s)) => unsafe {
+                s.chan.poll_recv(cx, &mut this.state.wait)
+            },
             // SAFETY: as above.
             _ => unsafe { poll_recv(this.receiver, cx, &mut this.state) },
         };

@@ -51,7 +51,7 @@ struct Inner<T> {
 
 impl<T> Inner<T> {
     /// The waiting senders, oldest first.
-#[inline]
+    #[inline]
     fn senders(&mut self) -> EntryQueueMut<'_> {
         EntryQueueMut {
             head: &mut self.sender,
@@ -60,7 +60,7 @@ impl<T> Inner<T> {
     }
 
     /// The waiting receivers, oldest first.
-#[inline]
+    #[inline]
     fn receivers(&mut self) -> EntryQueueMut<'_> {
         EntryQueueMut {
             head: &mut self.receiver,
@@ -98,17 +98,36 @@ fn has_partner(queue: EntryQueueMut<'_>, own: &Waiter) -> bool {
     queue.any(|e| unsafe { e.is_partner_for(own) })
 }
 
+/// Withdraws the entry of a blocked thread's `waiter`.
 fn remove(mut queue: EntryQueueMut<'_>, waiter: &Waiter) {
     queue.remove(waiter, Operation::SINGLE);
 }
 
-#[inline]
+/// The entry of a blocked thread's `waiter`. A thread withdraws after a timeout
+/// without the lock, so selectors claim it with a compare-and-swap.
 fn entry<T>(waiter: &Waiter, packet: &Packet<T>) -> Entry {
     Entry {
-        waiter,
+        waiter: waiter.into(),
         oper: Operation::SINGLE,
         packet: packet as *const Packet<T> as *mut (),
     }
+}
+
+/// The entry of an async operation's waiter. Its owner moves the waiter's state
+/// (withdraws) only while holding the channel's lock, so a selector claims it
+/// with a plain load and store ([`Operation::SINGLE_LOCKED`]).
+#[inline]
+fn task_entry<T>(w: &AsyncWait<T>) -> Entry {
+    Entry {
+        waiter: (&w.waiter).into(),
+        oper: Operation::SINGLE_LOCKED,
+        packet: &w.packet as *const Packet<T> as *mut (),
+    }
+}
+
+/// Withdraws the entry of an async operation's waiter.
+fn remove_task<T>(mut queue: EntryQueueMut<'_>, w: &AsyncWait<T>) {
+    queue.remove(&w.waiter, Operation::SINGLE_LOCKED);
 }
 
 /// A waiting party this thread has selected: until [`Handoff::give`] or
@@ -122,7 +141,7 @@ struct Handoff<T> {
 
 impl<T> Handoff<T> {
     /// Puts `msg` in a waiting receiver's packet and releases it.
-#[inline]
+    #[inline]
     fn give(self, msg: T) -> Unparker {
         // SAFETY: we won the receiver's CAS, so its packet is alive and ours until
         // we release the waiter (waiter protocol rule 2).
@@ -131,7 +150,7 @@ impl<T> Handoff<T> {
     }
 
     /// Takes the value out of a waiting sender's packet and releases it.
-#[inline]
+    #[inline]
     fn take(self) -> (T, Unparker) {
         // SAFETY: as in `give`.
         let msg = unsafe { (*self.packet).take() };
@@ -145,7 +164,7 @@ impl<T> Handoff<T> {
 
 impl<T> Inner<T> {
     /// Selects the first waiting receiver.
-#[inline]
+    #[inline]
     fn receiver(&mut self) -> Option<Handoff<T>> {
         select_first(self.receivers()).map(|(entry, selected)| Handoff {
             selected,
@@ -154,7 +173,7 @@ impl<T> Inner<T> {
     }
 
     /// Selects the first waiting sender.
-#[inline]
+    #[inline]
     fn sender(&mut self) -> Option<Handoff<T>> {
         select_first(self.senders()).map(|(entry, selected)| Handoff {
             selected,
@@ -212,7 +231,7 @@ impl<T> Channel<T> {
         }
     }
 
-#[inline]
+    #[inline]
     fn lock(&self) -> SpinGuard<'_, Inner<T>> {
         self.inner.lock()
     }
@@ -327,11 +346,11 @@ impl<T> Channel<T> {
             } else {
                 inner.receivers()
             };
-            queue.remove(&w.waiter, Operation::SINGLE);
+            queue.remove(&w.waiter, Operation::SINGLE_LOCKED);
             // SAFETY: our entry is out of the queue, and no selector is at the
             // waiter (we aborted it).
             unsafe { w.arm(cx.waker()) };
-            queue.push_back(entry(&w.waiter, &w.packet));
+            queue.push_back(task_entry(w));
             return WAITING;
         }
         drop(inner);
@@ -342,16 +361,18 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `w` stays in place until its operation completes or is cancelled.
-#[inline]
+    #[inline]
     unsafe fn register<'w>(
         cx: &mut Context<'_>,
         slot: &'w mut Option<AsyncWait<T>>,
         mut queue: EntryQueueMut<'_>,
     ) -> &'w mut AsyncWait<T> {
-        let w = slot.get_or_insert_with(AsyncWait::default);
-        // SAFETY: not registered anywhere, so no selector is at the waiter.
-        unsafe { w.arm(cx.waker()) };
-        queue.push_back(entry(&w.waiter, &w.packet));
+        let w = match slot {
+            // SAFETY: not registered anywhere, so no selector is at the waiter.
+            Some(w) => unsafe { w.arm(cx.waker()) },
+            None => slot.insert(AsyncWait::armed(cx.waker())),
+        };
+        queue.push_back(task_entry(w));
         w.registered = true;
         w
     }
@@ -361,7 +382,7 @@ impl<T> Channel<T> {
     /// # Safety
     /// `w` stays in place until the operation completes or [`Channel::cancel_send`]
     /// has run.
-#[inline]
+    #[inline]
     pub(crate) unsafe fn poll_send(
         &self,
         cx: &mut Context<'_>,
@@ -412,7 +433,7 @@ impl<T> Channel<T> {
         w.registered = false;
         let mut inner = self.lock();
         if w.waiter.try_abort() {
-            remove(inner.senders(), &w.waiter);
+            remove_task(inner.senders(), w);
         } else {
             // A receiver took the value, or the channel was closed.
             w.waiter.wait_done();
@@ -423,7 +444,7 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// As for [`Channel::poll_send`], with [`Channel::cancel_recv`].
-#[inline]
+    #[inline]
     pub(crate) unsafe fn poll_recv(
         &self,
         cx: &mut Context<'_>,
@@ -461,7 +482,7 @@ impl<T> Channel<T> {
         w.registered = false;
         let mut inner = self.lock();
         if w.waiter.try_abort() {
-            remove(inner.receivers(), &w.waiter);
+            remove_task(inner.receivers(), w);
             return;
         }
         if w.waiter.settled(w.waiter.state()) == DISCONNECTED {
@@ -517,7 +538,7 @@ impl<T> Channel<T> {
             return true;
         }
         inner.receivers().push_back(Entry {
-            waiter,
+            waiter: waiter.into(),
             oper,
             packet: packet as *const Packet<T> as *mut (),
         });
@@ -544,7 +565,7 @@ impl<T> Channel<T> {
         // SAFETY: the entry is not queued yet, so nobody else can reach the packet.
         unsafe { packet.put(msg) };
         inner.senders().push_back(Entry {
-            waiter,
+            waiter: waiter.into(),
             oper,
             packet: packet as *const Packet<T> as *mut (),
         });
