@@ -361,7 +361,7 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `w` stays in place until its operation completes or is cancelled.
-    #[inline]
+    #[inline(always)]
     unsafe fn register<'w>(
         cx: &mut Context<'_>,
         slot: &'w mut Option<AsyncWait<T>>,
