@@ -183,7 +183,10 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// [`lock`], every critical section leaves its data consistent.
 ///
 /// Under loom it is loom's `Mutex`, so the models check the protocols built on it.
+/// `repr(C)`: the lock word comes first, so it shares a cache line with the start
+/// of the value (the unbuffered channel keeps its hottest fields there).
 #[cfg(not(loom))]
+#[repr(C)]
 pub(crate) struct SpinLock<T> {
     /// True while a guard exists.
     locked: std::sync::atomic::AtomicBool,
