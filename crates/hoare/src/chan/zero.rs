@@ -1,7 +1,8 @@
 //! The rendezvous flavor: `chan(0)`.
 //!
 //! There is no buffer: a value moves directly from a sender to a receiver, while
-//! both are inside an operation. All state sits behind one mutex, as in Go's `hchan`.
+//! both are inside an operation. All state sits behind one lock, as in Go's `hchan`:
+//! a [`SpinLock`], since no critical section blocks or runs long.
 //!
 //! # Invariants
 //! - At least one of `senders` and `receivers` holds no entry that could still be
@@ -30,7 +31,7 @@ use super::waiter::{
 };
 use crate::loom::{SpinGuard, SpinLock};
 
-/// The fields every operation touches come first, so that with the mutex word
+/// The fields every operation touches come first, so that with the lock word
 /// they share one cache line (`Channel` is line-aligned): the oldest waiting sender
 /// and receiver, and `closed`. The rest of the queues and the stash come after.
 #[repr(C)]
