@@ -63,6 +63,9 @@ mod parker {
 }
 
 #[cfg(not(loom))]
+use std::sync::atomic::Ordering;
+
+#[cfg(not(loom))]
 pub(crate) use std::{
     sync::{
         atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize},
@@ -167,6 +170,129 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     match mutex.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// A lock for critical sections of a few dozen instructions that never block:
+/// test-and-set, then backing off (spinning, then yielding) while it is held.
+///
+/// Uncontended, it costs one compare-and-swap to lock and one plain store to
+/// unlock, where `std::sync::Mutex` pays a second read-modify-write on unlock (to
+/// learn whether to wake a sleeper) and two poisoning checks. crossbeam-channel's
+/// and kanal's rendezvous channels lock the same way. It does not poison: as for
+/// [`lock`], every critical section leaves its data consistent.
+///
+/// Under loom it is loom's `Mutex`, so the models check the protocols built on it.
+/// `repr(C)`: the lock word comes first, so it shares a cache line with the start
+/// of the value (the unbuffered channel keeps its hottest fields there).
+#[cfg(not(loom))]
+#[repr(C)]
+pub(crate) struct SpinLock<T> {
+    /// True while a guard exists.
+    locked: std::sync::atomic::AtomicBool,
+    /// Guarded by `locked`.
+    value: std::cell::UnsafeCell<T>,
+}
+
+// SAFETY: the lock hands out access to `value` to one thread at a time, so sharing
+// it only needs the value to be sendable between threads.
+#[cfg(not(loom))]
+unsafe impl<T: Send> Sync for SpinLock<T> {}
+
+#[cfg(not(loom))]
+impl<T> SpinLock<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self {
+            locked: std::sync::atomic::AtomicBool::new(false),
+            value: std::cell::UnsafeCell::new(value),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
+        // ORDERING: Acquire pairs with the Release in `SpinGuard::drop`: this
+        // critical section sees everything the previous one did.
+        if self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            self.lock_contended();
+        }
+        SpinGuard { lock: self }
+    }
+
+    #[cold]
+    fn lock_contended(&self) {
+        let mut backoff = Backoff::new();
+        loop {
+            // ORDERING: Relaxed while waiting; the CAS below acquires.
+            while self.locked.load(Ordering::Relaxed) {
+                backoff.snooze();
+            }
+            // ORDERING: as in `lock`.
+            if self
+                .locked
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// Access to a [`SpinLock`]'s value; unlocks when dropped.
+#[cfg(not(loom))]
+pub(crate) struct SpinGuard<'a, T> {
+    lock: &'a SpinLock<T>,
+}
+
+#[cfg(not(loom))]
+impl<T> std::ops::Deref for SpinGuard<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the guard exists, so this thread holds the lock.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+#[cfg(not(loom))]
+impl<T> std::ops::DerefMut for SpinGuard<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard exists, so this thread holds the lock, and `&mut self`
+        // makes this the only reference through the guard.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+#[cfg(not(loom))]
+impl<T> Drop for SpinGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        // ORDERING: Release publishes this critical section to the next `lock`.
+        self.lock.locked.store(false, Ordering::Release);
+    }
+}
+
+/// Under loom, a [`SpinLock`] is loom's `Mutex`.
+#[cfg(loom)]
+pub(crate) struct SpinLock<T>(Mutex<T>);
+
+#[cfg(loom)]
+pub(crate) type SpinGuard<'a, T> = MutexGuard<'a, T>;
+
+#[cfg(loom)]
+impl<T> SpinLock<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(Mutex::new(value))
+    }
+
+    pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
+        lock(&self.0)
     }
 }
 

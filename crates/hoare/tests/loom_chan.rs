@@ -187,3 +187,39 @@ fn async_send_cancel_races_take() {
         );
     });
 }
+
+/// A waker that does nothing, other than `Waker::noop()`: polling with it makes a
+/// pending operation re-register.
+struct OtherNoop;
+
+impl std::task::Wake for OtherNoop {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+/// A pending `recv_async` is polled with another waker (so it re-registers) while a
+/// sender hands it a value: the hand-off and the re-registration are ordered by the
+/// channel's lock, and the value arrives exactly once.
+#[test]
+fn async_recv_reregisters_while_handed_a_value() {
+    use std::future::Future as _;
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(0);
+        let mut recv = Box::pin(rx.recv_async());
+        assert!(poll_once(recv.as_mut()).is_pending());
+        let sender = thread::spawn(move || tx.try_send(3).is_ok());
+        let other = std::task::Waker::from(std::sync::Arc::new(OtherNoop));
+        let second = recv
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(&other));
+        assert!(
+            sender.join().unwrap(),
+            "a receiver was registered throughout"
+        );
+        let got = match second {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => loom::future::block_on(recv.as_mut()),
+        };
+        assert_eq!(got, Some(3));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -11,7 +12,7 @@ use super::error::{SendError, TryRecvError};
 use super::merge::Merge;
 use super::receiver::{OrDone, RecvInner};
 use super::waiter::AsyncWait;
-use super::{FlavorRef, Receiver, Sender};
+use super::{FlavorRef, Handle, Receiver, Sender};
 use crate::context::Context as Ctx;
 use crate::time::TimerWait;
 
@@ -364,7 +365,9 @@ fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct RecvFuture<'a, T> {
     receiver: &'a Receiver<T>,
-    state: RecvState<T>,
+    /// Dropped in `Drop`: a plain channel's receive only ever uses `wait`, so only
+    /// that part is dropped then (the rest holds nothing to free).
+    state: ManuallyDrop<RecvState<T>>,
     done: bool,
 }
 
@@ -372,7 +375,7 @@ impl<'a, T> RecvFuture<'a, T> {
     pub(crate) fn new(receiver: &'a Receiver<T>) -> Self {
         Self {
             receiver,
-            state: RecvState::default(),
+            state: ManuallyDrop::new(RecvState::default()),
             done: false,
         }
     }
@@ -387,8 +390,15 @@ impl<T> Future for RecvFuture<'_, T> {
         if this.done {
             return Poll::Pending;
         }
-        // SAFETY: `this.state` is pinned; `Drop` cancels a pending receive.
-        let r = unsafe { poll_recv(this.receiver, cx, &mut this.state) };
+        let r = match &this.receiver.inner {
+            // The plain unbuffered channel goes straight to its flavor.
+            // SAFETY: `this.state` is pinned; `Drop` cancels a pending receive.
+            RecvInner::Chan(Handle::Zero(s)) => unsafe {
+                s.chan.poll_recv(cx, &mut this.state.wait)
+            },
+            // SAFETY: as above.
+            _ => unsafe { poll_recv(this.receiver, cx, &mut this.state) },
+        };
         if r.is_ready() {
             this.done = true;
         }
@@ -400,6 +410,16 @@ impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
         if !self.done {
             cancel_recv(self.receiver, &mut self.state);
+        }
+        if let RecvInner::Chan(_) = &self.receiver.inner {
+            debug_assert!(self.state.timer.is_none() && self.state.sources.is_empty());
+            // SAFETY: `state` is dropped only here, once. A channel's receive uses
+            // `wait` alone: `timer` is `None` and `sources` an empty slice, which
+            // own nothing, so leaving them undropped frees all there is.
+            unsafe { std::ptr::drop_in_place(&mut self.state.wait) };
+        } else {
+            // SAFETY: `state` is dropped only here, once.
+            unsafe { ManuallyDrop::drop(&mut self.state) };
         }
     }
 }

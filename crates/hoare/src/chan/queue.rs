@@ -48,7 +48,7 @@ impl WaitQueue {
     pub(crate) fn register(&self, waiter: &Waiter, oper: Operation) {
         let mut entries = lock(&self.entries);
         entries.as_mut().push_back(Entry {
-            waiter,
+            waiter: waiter.into(),
             oper,
             packet: std::ptr::null_mut(),
         });

@@ -19,7 +19,12 @@
 //! | n ≥ 3 | operation `n` | a peer completed operation `n` (see [`Operation`]) |
 //!
 //! Only the `WAITING -> *` transition is contended; the owner resets its state to
-//! `WAITING` before it registers again.
+//! `WAITING` before it registers again. One kind of waiter is not contended at all:
+//! an async operation on an unbuffered channel ([`Operation::SINGLE_LOCKED`]) is
+//! registered in that one channel, and both its owner and its selectors move its
+//! state only under that channel's lock, so the selector's CAS becomes a load and a
+//! store there (and a withdrawing owner removes its entry in the same critical
+//! section, so such an entry is `WAITING` for as long as it is queued).
 //!
 //! # Lifetime protocol (why the raw pointers in [`Entry`] are sound)
 //!
@@ -39,6 +44,7 @@
 
 use std::collections::VecDeque;
 use std::marker::PhantomPinned;
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
 use std::time::Instant;
@@ -66,6 +72,12 @@ impl Operation {
     /// The only operation of a single (non-select) channel call.
     pub(crate) const SINGLE: Operation = Operation::case(0);
 
+    /// The only operation of a single async call on an unbuffered channel. Every
+    /// change of such a waiter's state happens under that channel's lock (its
+    /// owner withdraws only while holding it), so a selector claims it with a load
+    /// and a store rather than a compare-and-swap (see [`Entry::try_select`]).
+    pub(crate) const SINGLE_LOCKED: Operation = Operation(usize::MAX);
+
     pub(crate) fn id(self) -> usize {
         self.0
     }
@@ -80,6 +92,7 @@ pub(crate) enum Unparker {
 }
 
 impl Unparker {
+    #[inline]
     pub(crate) fn unpark(self) {
         match self {
             Unparker::Thread(t) => t.unpark(),
@@ -131,10 +144,12 @@ impl Waiter {
     }
 
     /// A waiter for an async task; its waker is set with [`Waiter::set_waker`].
+    #[inline]
     pub(crate) fn for_task() -> Waiter {
         Self::with(Unparker::Nobody)
     }
 
+    #[inline]
     fn with(unparker: Unparker) -> Waiter {
         Waiter {
             state: AtomicUsize::new(WAITING),
@@ -149,6 +164,7 @@ impl Waiter {
     /// # Safety
     /// Owner only, while no queue holds an entry of this waiter and no selector is
     /// at it (rule 3).
+    #[inline]
     pub(crate) unsafe fn set_waker(&self, waker: &Waker) {
         // SAFETY: the caller guarantees nobody else touches the unparker now.
         self.unparker.with_mut(|p| unsafe {
@@ -161,6 +177,7 @@ impl Waiter {
 
     /// Makes the waiter ready to be registered again. Owner only, and only while no
     /// queue holds an entry of it and no selector is at it.
+    #[inline]
     pub(crate) fn reset(&self) {
         // ORDERING: the owner publishes the next entry under a queue's lock, which
         // orders these stores before any selector's accesses.
@@ -169,6 +186,7 @@ impl Waiter {
     }
 
     /// The current state.
+    #[inline]
     pub(crate) fn state(&self) -> usize {
         // ORDERING: Acquire pairs with the AcqRel CAS in `try_select`.
         self.state.load(Ordering::Acquire)
@@ -176,6 +194,7 @@ impl Waiter {
 
     /// The owner gives up waiting. Returns false if another party got there first;
     /// the owner must then [`wait_done`](Waiter::wait_done) before it leaves.
+    #[inline]
     pub(crate) fn try_abort(&self) -> bool {
         // ORDERING: AcqRel, as in `try_select`.
         self.state
@@ -210,6 +229,7 @@ impl Waiter {
     /// # Safety
     /// The caller holds the lock of a queue that holds an entry of this waiter, so
     /// rule 1 keeps it alive; after a win the owner waits for the release (rule 3).
+    #[inline]
     pub(crate) unsafe fn try_select(&self, to: usize) -> Option<Selected> {
         // ORDERING: AcqRel: the winner acquires the owner's registration (its
         // unparker, its packet) and releases what it did before to the owner.
@@ -217,6 +237,26 @@ impl Waiter {
             .compare_exchange(WAITING, to, Ordering::AcqRel, Ordering::Acquire)
             .ok()
             .map(|_| Selected { waiter: self })
+    }
+
+    /// [`Waiter::try_select`] for a waiter whose state changes only under a lock
+    /// the caller holds (operation [`Operation::SINGLE_LOCKED`]): no other party
+    /// can move the state between our load and our store.
+    ///
+    /// # Safety
+    /// As for [`Waiter::try_select`], and every change of this waiter's state
+    /// happens under the lock the caller holds.
+    #[inline]
+    pub(crate) unsafe fn select_locked(&self, to: usize) -> Option<Selected> {
+        // ORDERING: the lock orders these against the owner's withdrawal and other
+        // selectors, and gives us the owner's registration. The owner learns of our
+        // writes through `done` (Acquire in `wait_done`, Release in
+        // `Selected::release`), not through this store, so Relaxed suffices.
+        if self.state.load(Ordering::Relaxed) != WAITING {
+            return None;
+        }
+        self.state.store(to, Ordering::Relaxed);
+        Some(Selected { waiter: self })
     }
 
     /// Returns state `s` (not `WAITING`) once the owner may act on it: if another
@@ -297,7 +337,8 @@ impl Selected {
 /// One registration in a wait queue.
 pub(crate) struct Entry {
     /// The registered waiter; alive while this entry is queued (protocol rule 1).
-    pub(crate) waiter: *const Waiter,
+    /// Never null, which lets an `Option<Entry>` take no more room than an entry.
+    pub(crate) waiter: NonNull<Waiter>,
     pub(crate) oper: Operation,
     /// The waiter's transfer slot for this operation (a [`Packet<T>`]), or null
     /// when the registration is only a request to be notified.
@@ -310,8 +351,9 @@ pub(crate) struct Entry {
 unsafe impl Send for Entry {}
 
 impl Entry {
+    #[inline]
     pub(crate) fn is(&self, waiter: &Waiter, oper: Operation) -> bool {
-        std::ptr::eq(self.waiter, waiter) && self.oper == oper
+        std::ptr::eq(self.waiter.as_ptr(), waiter) && self.oper == oper
     }
 
     /// Tries to select this entry's waiter for its operation.
@@ -319,10 +361,18 @@ impl Entry {
     /// # Safety
     /// The caller holds the lock of the queue this entry was in and took the entry
     /// out of it within the same critical section.
+    #[inline]
     pub(crate) unsafe fn try_select(&self) -> Option<Selected> {
         // SAFETY: rule 1 keeps the waiter alive while we hold the lock of the queue
         // the entry was in; the caller's contract is rule 2.
-        unsafe { (*self.waiter).try_select(self.oper.id()) }
+        let waiter = unsafe { self.waiter.as_ref() };
+        if self.oper == Operation::SINGLE_LOCKED {
+            // SAFETY: such a waiter's state only changes under the lock we hold.
+            unsafe { waiter.select_locked(self.oper.id()) }
+        } else {
+            // SAFETY: as above.
+            unsafe { waiter.try_select(self.oper.id()) }
+        }
     }
 
     /// Whether this entry's waiter still waits and is not `own`: a party that a
@@ -332,7 +382,8 @@ impl Entry {
     /// The caller holds the lock of the queue this entry is in (rule 1).
     pub(crate) unsafe fn is_partner_for(&self, own: &Waiter) -> bool {
         // SAFETY: rule 1 keeps the waiter alive while we hold the queue's lock.
-        !std::ptr::eq(self.waiter, own) && unsafe { (*self.waiter).state() } == WAITING
+        !std::ptr::eq(self.waiter.as_ptr(), own)
+            && unsafe { self.waiter.as_ref().state() } == WAITING
     }
 
     /// Tries to select this entry's waiter with `DISCONNECTED`.
@@ -341,7 +392,7 @@ impl Entry {
     /// As [`Entry::try_select`].
     pub(crate) unsafe fn try_disconnect(&self) -> Option<Selected> {
         // SAFETY: as in `try_select`.
-        unsafe { (*self.waiter).try_select(DISCONNECTED) }
+        unsafe { self.waiter.as_ref().try_select(DISCONNECTED) }
     }
 }
 
@@ -363,6 +414,7 @@ impl<T> Packet<T> {
     ///
     /// # Safety
     /// The caller has exclusive access under the protocol (owner or winning selector).
+    #[inline]
     pub(crate) unsafe fn take(&self) -> Option<T> {
         // SAFETY: exclusive access is the caller's contract.
         self.msg.with_mut(|p| unsafe { (*p).take() })
@@ -372,6 +424,7 @@ impl<T> Packet<T> {
     ///
     /// # Safety
     /// As for [`Packet::take`].
+    #[inline]
     pub(crate) unsafe fn put(&self, msg: T) {
         // SAFETY: exclusive access is the caller's contract.
         self.msg.with_mut(|p| unsafe { *p = Some(msg) });
@@ -393,6 +446,7 @@ pub(crate) struct AsyncWait<T> {
 }
 
 /// A waker's identity: its data and vtable addresses (what `Waker::will_wake` compares).
+#[inline]
 fn waker_id(waker: &Waker) -> (usize, usize) {
     (waker.data() as usize, waker.vtable() as *const _ as usize)
 }
@@ -410,6 +464,7 @@ impl<T> Default for AsyncWait<T> {
 
 impl<T> AsyncWait<T> {
     /// Whether `waker` is the one stored at registration.
+    #[inline]
     pub(crate) fn same_waker(&self, waker: &Waker) -> bool {
         self.waker_id == Some(waker_id(waker))
     }
@@ -418,11 +473,24 @@ impl<T> AsyncWait<T> {
     ///
     /// # Safety
     /// No entry of the waiter is queued and no selector is at it.
-    pub(crate) unsafe fn arm(&mut self, waker: &Waker) {
+    #[inline]
+    pub(crate) unsafe fn arm(&mut self, waker: &Waker) -> &mut Self {
         self.waiter.reset();
         // SAFETY: the caller's contract.
         unsafe { self.waiter.set_waker(waker) };
         self.waker_id = Some(waker_id(waker));
+        self
+    }
+
+    /// A new wait state, armed with `waker` (as [`AsyncWait::arm`] leaves it).
+    #[inline]
+    pub(crate) fn armed(waker: &Waker) -> Self {
+        Self {
+            waiter: Waiter::with(Unparker::Task(waker.clone())),
+            packet: Packet::new(None),
+            registered: false,
+            waker_id: Some(waker_id(waker)),
+        }
     }
 }
 
@@ -477,6 +545,7 @@ impl EntryQueueMut<'_> {
 
     #[inline]
     pub(crate) fn pop_front(&mut self) -> Option<Entry> {
+        self.head.as_ref()?;
         let head = self.head.take()?;
         *self.head = self.rest.pop_front();
         Some(head)

@@ -1,7 +1,8 @@
 //! The rendezvous flavor: `chan(0)`.
 //!
 //! There is no buffer: a value moves directly from a sender to a receiver, while
-//! both are inside an operation. All state sits behind one mutex, as in Go's `hchan`.
+//! both are inside an operation. All state sits behind one lock, as in Go's `hchan`:
+//! a [`SpinLock`], since no critical section blocks or runs long.
 //!
 //! # Invariants
 //! - At least one of `senders` and `receivers` holds no entry that could still be
@@ -28,9 +29,9 @@ use super::waiter::{
     AsyncWait, Entry, EntryQueueMut, Operation, Packet, Selected, Unparker, Waiter, ABORTED,
     DISCONNECTED, WAITING,
 };
-use crate::loom::{lock, Mutex, MutexGuard};
+use crate::loom::{SpinGuard, SpinLock};
 
-/// The fields every operation touches come first, so that with the mutex word
+/// The fields every operation touches come first, so that with the lock word
 /// they share one cache line (`Channel` is line-aligned): the oldest waiting sender
 /// and receiver, and `closed`. The rest of the queues and the stash come after.
 #[repr(C)]
@@ -51,6 +52,7 @@ struct Inner<T> {
 
 impl<T> Inner<T> {
     /// The waiting senders, oldest first.
+    #[inline]
     fn senders(&mut self) -> EntryQueueMut<'_> {
         EntryQueueMut {
             head: &mut self.sender,
@@ -59,6 +61,7 @@ impl<T> Inner<T> {
     }
 
     /// The waiting receivers, oldest first.
+    #[inline]
     fn receivers(&mut self) -> EntryQueueMut<'_> {
         EntryQueueMut {
             head: &mut self.receiver,
@@ -70,7 +73,7 @@ impl<T> Inner<T> {
 /// Aligned to a cache line: see [`Inner`].
 #[repr(align(64))]
 pub(crate) struct Channel<T> {
-    inner: Mutex<Inner<T>>,
+    inner: SpinLock<Inner<T>>,
 }
 
 /// Pops entries until one can be selected; returns it, selected. Called with the
@@ -96,16 +99,36 @@ fn has_partner(queue: EntryQueueMut<'_>, own: &Waiter) -> bool {
     queue.any(|e| unsafe { e.is_partner_for(own) })
 }
 
+/// Withdraws the entry of a blocked thread's `waiter`.
 fn remove(mut queue: EntryQueueMut<'_>, waiter: &Waiter) {
     queue.remove(waiter, Operation::SINGLE);
 }
 
+/// The entry of a blocked thread's `waiter`. A thread withdraws after a timeout
+/// without the lock, so selectors claim it with a compare-and-swap.
 fn entry<T>(waiter: &Waiter, packet: &Packet<T>) -> Entry {
     Entry {
-        waiter,
+        waiter: waiter.into(),
         oper: Operation::SINGLE,
         packet: packet as *const Packet<T> as *mut (),
     }
+}
+
+/// The entry of an async operation's waiter. Its owner moves the waiter's state
+/// (withdraws) only while holding the channel's lock, so a selector claims it
+/// with a plain load and store ([`Operation::SINGLE_LOCKED`]).
+#[inline]
+fn task_entry<T>(w: &AsyncWait<T>) -> Entry {
+    Entry {
+        waiter: (&w.waiter).into(),
+        oper: Operation::SINGLE_LOCKED,
+        packet: &w.packet as *const Packet<T> as *mut (),
+    }
+}
+
+/// Withdraws the entry of an async operation's waiter.
+fn remove_task<T>(mut queue: EntryQueueMut<'_>, w: &AsyncWait<T>) {
+    queue.remove(&w.waiter, Operation::SINGLE_LOCKED);
 }
 
 /// A waiting party this thread has selected: until [`Handoff::give`] or
@@ -119,6 +142,7 @@ struct Handoff<T> {
 
 impl<T> Handoff<T> {
     /// Puts `msg` in a waiting receiver's packet and releases it.
+    #[inline]
     fn give(self, msg: T) -> Unparker {
         // SAFETY: we won the receiver's CAS, so its packet is alive and ours until
         // we release the waiter (waiter protocol rule 2).
@@ -127,6 +151,7 @@ impl<T> Handoff<T> {
     }
 
     /// Takes the value out of a waiting sender's packet and releases it.
+    #[inline]
     fn take(self) -> (T, Unparker) {
         // SAFETY: as in `give`.
         let msg = unsafe { (*self.packet).take() };
@@ -140,6 +165,7 @@ impl<T> Handoff<T> {
 
 impl<T> Inner<T> {
     /// Selects the first waiting receiver.
+    #[inline]
     fn receiver(&mut self) -> Option<Handoff<T>> {
         select_first(self.receivers()).map(|(entry, selected)| Handoff {
             selected,
@@ -148,6 +174,7 @@ impl<T> Inner<T> {
     }
 
     /// Selects the first waiting sender.
+    #[inline]
     fn sender(&mut self) -> Option<Handoff<T>> {
         select_first(self.senders()).map(|(entry, selected)| Handoff {
             selected,
@@ -158,7 +185,8 @@ impl<T> Inner<T> {
 
 /// Receives from the stash or from a waiting sender, unlocking `inner` first when
 /// a sender is involved. `Err` gives the guard back when there is nothing to take.
-fn take_now<T>(mut inner: MutexGuard<'_, Inner<T>>) -> Result<T, MutexGuard<'_, Inner<T>>> {
+#[inline]
+fn take_now<T>(mut inner: SpinGuard<'_, Inner<T>>) -> Result<T, SpinGuard<'_, Inner<T>>> {
     if let Some(msg) = inner.stash.pop_front() {
         return Ok(msg);
     }
@@ -175,10 +203,11 @@ fn take_now<T>(mut inner: MutexGuard<'_, Inner<T>>) -> Result<T, MutexGuard<'_, 
 
 /// Gives `msg` to a waiting receiver, unlocking `inner` first. `Err` gives the value
 /// and the guard back when no receiver waits.
+#[inline]
 fn give_now<T>(
-    mut inner: MutexGuard<'_, Inner<T>>,
+    mut inner: SpinGuard<'_, Inner<T>>,
     msg: T,
-) -> Result<(), (T, MutexGuard<'_, Inner<T>>)> {
+) -> Result<(), (T, SpinGuard<'_, Inner<T>>)> {
     match inner.receiver() {
         Some(handoff) => {
             drop(inner);
@@ -192,7 +221,7 @@ fn give_now<T>(
 impl<T> Channel<T> {
     pub(crate) fn new() -> Self {
         Self {
-            inner: Mutex::new(Inner {
+            inner: SpinLock::new(Inner {
                 sender: None,
                 receiver: None,
                 closed: false,
@@ -203,8 +232,9 @@ impl<T> Channel<T> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
-        lock(&self.inner)
+    #[inline]
+    fn lock(&self) -> SpinGuard<'_, Inner<T>> {
+        self.inner.lock()
     }
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
@@ -296,26 +326,35 @@ impl<T> Channel<T> {
     /// or the settled state. Re-registers when the task's waker changed.
     #[inline]
     fn poll_registered(&self, cx: &mut Context<'_>, w: &mut AsyncWait<T>, is_send: bool) -> usize {
-        if w.waiter.state() == WAITING {
-            if w.same_waker(cx.waker()) {
-                return WAITING;
-            }
-            // The waker changed: re-register with the new one, unless selected meanwhile.
-            let mut inner = self.lock();
-            if w.waiter.try_abort() {
-                let mut queue = if is_send {
-                    inner.senders()
-                } else {
-                    inner.receivers()
-                };
-                queue.remove(&w.waiter, Operation::SINGLE);
-                // SAFETY: our entry is out of the queue, and no selector is at the
-                // waiter (we aborted it).
-                unsafe { w.arm(cx.waker()) };
-                queue.push_back(entry(&w.waiter, &w.packet));
-                return WAITING;
-            }
+        let s = w.waiter.state();
+        if s != WAITING {
+            return w.waiter.settled(s);
         }
+        if w.same_waker(cx.waker()) {
+            return WAITING; // a spurious poll
+        }
+        self.reregister(cx, w, is_send)
+    }
+
+    /// The task's waker changed while `w` waits: re-register with the new one,
+    /// unless selected meanwhile. Returns as [`Channel::poll_registered`].
+    #[cold]
+    fn reregister(&self, cx: &mut Context<'_>, w: &mut AsyncWait<T>, is_send: bool) -> usize {
+        let mut inner = self.lock();
+        if w.waiter.try_abort() {
+            let mut queue = if is_send {
+                inner.senders()
+            } else {
+                inner.receivers()
+            };
+            queue.remove(&w.waiter, Operation::SINGLE_LOCKED);
+            // SAFETY: our entry is out of the queue, and no selector is at the
+            // waiter (we aborted it).
+            unsafe { w.arm(cx.waker()) };
+            queue.push_back(task_entry(w));
+            return WAITING;
+        }
+        drop(inner);
         w.waiter.settled(w.waiter.state())
     }
 
@@ -323,15 +362,18 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `w` stays in place until its operation completes or is cancelled.
+    #[inline(always)]
     unsafe fn register<'w>(
         cx: &mut Context<'_>,
         slot: &'w mut Option<AsyncWait<T>>,
         mut queue: EntryQueueMut<'_>,
     ) -> &'w mut AsyncWait<T> {
-        let w = slot.get_or_insert_with(AsyncWait::default);
-        // SAFETY: not registered anywhere, so no selector is at the waiter.
-        unsafe { w.arm(cx.waker()) };
-        queue.push_back(entry(&w.waiter, &w.packet));
+        let w = match slot {
+            // SAFETY: not registered anywhere, so no selector is at the waiter.
+            Some(w) => unsafe { w.arm(cx.waker()) },
+            None => slot.insert(AsyncWait::armed(cx.waker())),
+        };
+        queue.push_back(task_entry(w));
         w.registered = true;
         w
     }
@@ -341,6 +383,7 @@ impl<T> Channel<T> {
     /// # Safety
     /// `w` stays in place until the operation completes or [`Channel::cancel_send`]
     /// has run.
+    #[inline]
     pub(crate) unsafe fn poll_send(
         &self,
         cx: &mut Context<'_>,
@@ -391,7 +434,7 @@ impl<T> Channel<T> {
         w.registered = false;
         let mut inner = self.lock();
         if w.waiter.try_abort() {
-            remove(inner.senders(), &w.waiter);
+            remove_task(inner.senders(), w);
         } else {
             // A receiver took the value, or the channel was closed.
             w.waiter.wait_done();
@@ -402,6 +445,7 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// As for [`Channel::poll_send`], with [`Channel::cancel_recv`].
+    #[inline]
     pub(crate) unsafe fn poll_recv(
         &self,
         cx: &mut Context<'_>,
@@ -439,7 +483,7 @@ impl<T> Channel<T> {
         w.registered = false;
         let mut inner = self.lock();
         if w.waiter.try_abort() {
-            remove(inner.receivers(), &w.waiter);
+            remove_task(inner.receivers(), w);
             return;
         }
         if w.waiter.settled(w.waiter.state()) == DISCONNECTED {
@@ -495,7 +539,7 @@ impl<T> Channel<T> {
             return true;
         }
         inner.receivers().push_back(Entry {
-            waiter,
+            waiter: waiter.into(),
             oper,
             packet: packet as *const Packet<T> as *mut (),
         });
@@ -522,7 +566,7 @@ impl<T> Channel<T> {
         // SAFETY: the entry is not queued yet, so nobody else can reach the packet.
         unsafe { packet.put(msg) };
         inner.senders().push_back(Entry {
-            waiter,
+            waiter: waiter.into(),
             oper,
             packet: packet as *const Packet<T> as *mut (),
         });

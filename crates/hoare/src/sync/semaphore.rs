@@ -116,7 +116,7 @@ impl Waiting {
         Waiting {
             n,
             entry: Entry {
-                waiter,
+                waiter: waiter.into(),
                 oper: GRANT,
                 packet: std::ptr::null_mut(),
             },
