@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::source::{recv_or_done, send_or_done, stream, until_done};
 use super::stats::{tick, StageCounters, StageStats};
-use crate::chan::{chan, Receiver, Sender, TrySendError};
+use crate::chan::{chan, Receiver, Sender, TryRecvError, TrySendError};
 use crate::context::{CancelGuard, Context};
 use crate::sync::unwind::{panic_message, CatchUnwind};
 
@@ -405,12 +405,22 @@ impl<T: Send + 'static, U: Send + 'static> Worker<T, U> {
         // The worker runs under `until_done(stage_ctx)`: a cancelled pipeline, or a
         // sibling's panic (which cancels `stage_ctx`), drops it at its next wait. The
         // check after each receive stops a worker that never has to wait.
-        while let Some(item) = self.input.recv_async().await {
+        loop {
+            // An item ready now needs no future, and its wait is nil: it counts as
+            // received when the last one was handed on, with no clock reading.
+            let (item, waited) = match self.input.try_recv() {
+                Ok(item) => (item, false),
+                Err(TryRecvError::Closed) => return,
+                Err(TryRecvError::Empty) => match self.input.recv_async().await {
+                    Some(item) => (item, true),
+                    None => return,
+                },
+            };
             if self.stage_ctx.is_done() {
                 return;
             }
             let received = waiting_since.map(|since| {
-                let at = tick();
+                let at = if waited { tick() } else { since };
                 c.inspect(|c| c.received(since, at));
                 at
             });

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
@@ -23,12 +24,12 @@ pub(crate) struct StageCounters {
 pub(crate) struct WorkerCounters {
     items_in: AtomicU64,
     items_out: AtomicU64,
-    /// Sum over items of the time from being received to being handed on.
-    in_stage_ns: AtomicU64,
-    /// Time spent waiting for input.
-    recv_wait_ns: AtomicU64,
-    /// Time spent waiting for the next stage to take the output.
-    send_wait_ns: AtomicU64,
+    /// Sum over items of the clock ticks from being received to being handed on.
+    in_stage_ticks: AtomicU64,
+    /// Clock ticks spent waiting for input.
+    recv_ticks: AtomicU64,
+    /// Clock ticks spent waiting for the next stage to take the output.
+    send_ticks: AtomicU64,
 }
 
 /// Adds `n` to a counter that only the calling worker writes.
@@ -41,34 +42,47 @@ fn bump(counter: &AtomicU64, n: u64) {
     );
 }
 
-/// Nanoseconds between two readings of the clock.
-fn ns(from: Tick, to: Tick) -> u64 {
-    u64::try_from(to.duration_since(from).as_nanos()).unwrap_or(u64::MAX)
-}
+/// A raw reading of the CPU's time-stamp counter (through `quanta`, calibrated
+/// against the monotonic clock): a few nanoseconds, a fraction of the cost of
+/// `Instant::now()`. The counters add up raw differences and convert the sums to
+/// nanoseconds only when read, as the conversion is linear.
+pub(crate) type Tick = u64;
 
-/// A reading of the clock the counters use: the CPU's time-stamp counter (through
-/// `quanta`), a fraction of the cost of `Instant::now()`.
-pub(crate) type Tick = quanta::Instant;
+fn clock() -> &'static quanta::Clock {
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+    CLOCK.get_or_init(quanta::Clock::new)
+}
 
 /// Reads the counters' clock.
 pub(crate) fn tick() -> Tick {
-    quanta::Instant::now()
+    clock().raw()
+}
+
+/// Clock ticks between two readings (zero if the second is not later, as
+/// readings on two cores may be).
+fn ticks(from: Tick, to: Tick) -> u64 {
+    to.saturating_sub(from)
+}
+
+/// A sum of ticks as a duration.
+fn duration(sum: u64) -> Duration {
+    Duration::from_nanos(clock().delta_as_nanos(0, sum))
 }
 
 impl WorkerCounters {
     /// An item was received at `at`, after waiting since `since`.
     pub(crate) fn received(&self, since: Tick, at: Tick) {
         bump(&self.items_in, 1);
-        bump(&self.recv_wait_ns, ns(since, at));
+        bump(&self.recv_ticks, ticks(since, at));
     }
 
     /// The item received at `received` was handed on (`sent`) or not at `at`;
     /// the worker waited for the next stage from `produced` (`None`: it did not).
     pub(crate) fn handed_on(&self, sent: bool, received: Tick, produced: Option<Tick>, at: Tick) {
         bump(&self.items_out, u64::from(sent));
-        bump(&self.in_stage_ns, ns(received, at));
+        bump(&self.in_stage_ticks, ticks(received, at));
         if let Some(p) = produced {
-            bump(&self.send_wait_ns, ns(p, at));
+            bump(&self.send_ticks, ticks(p, at));
         }
     }
 }
@@ -100,9 +114,9 @@ impl StageCounters {
             items_in: sum(|w| &w.items_in),
             items_out: sum(|w| &w.items_out),
             elapsed: since.elapsed(),
-            time_in_stage: Duration::from_nanos(sum(|w| &w.in_stage_ns)),
-            blocked_on_recv: Duration::from_nanos(sum(|w| &w.recv_wait_ns)),
-            blocked_on_send: Duration::from_nanos(sum(|w| &w.send_wait_ns)),
+            time_in_stage: duration(sum(|w| &w.in_stage_ticks)),
+            blocked_on_recv: duration(sum(|w| &w.recv_ticks)),
+            blocked_on_send: duration(sum(|w| &w.send_ticks)),
         }
     }
 }
