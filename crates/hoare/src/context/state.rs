@@ -380,7 +380,8 @@ fn cancel_one(
     if cause.is_none() {
         // Nothing to hand on and nothing to record: one compare-and-swap.
         // ORDERING: SeqCst: comes before the look for waiters in `wake_waiters`
-        // in the single total order (and see `attach`).
+        // in the single total order (and see `attach`). On failure nothing is
+        // read but the state itself: Relaxed.
         match s
             .state
             .compare_exchange(LIVE, code, Ordering::SeqCst, Ordering::Relaxed)
@@ -398,14 +399,16 @@ fn cancel_one(
     }
     let (children, after) = {
         let mut inner = lock(&s.inner);
+        // ORDERING: a first look; the compare-and-swap below decides.
         let state = s.state.load(Ordering::Relaxed);
         if state & STATUS != LIVE {
             return;
         }
         // A swap, not a store: without `ATTACHED`, a lock-free cancel may win
         // meanwhile.
-        // ORDERING: SeqCst, as above. The cause is written after it, under the
-        // lock, which `cause()` takes after it saw the status.
+        // ORDERING: SeqCst, as above (Relaxed on failure, as above). The cause is
+        // written after it, under the lock, which `cause()` takes after it saw
+        // the status.
         if s.state
             .compare_exchange(state, state | code, Ordering::SeqCst, Ordering::Relaxed)
             .is_err()
