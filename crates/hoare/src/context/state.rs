@@ -5,8 +5,8 @@
 //! - `state` holds the node's status (`LIVE`, `CANCELED` or `DEADLINE`) and the
 //!   `ATTACHED` flag. The status only moves once, from `LIVE` to done; readers
 //!   may load it without the lock.
-//! - `ATTACHED` is set, under the lock and while the node is live, before the node
-//!   first lists a child or an `after_func` function, and never cleared. A node
+//! - `ATTACHED` is set under the lock before the node first lists a child or an
+//!   `after_func` function (or finds itself done instead), and never cleared. A node
 //!   without it has nothing to hand on when canceled, so a cancel without a cause
 //!   moves its status with one compare-and-swap from exactly `LIVE`, without the
 //!   lock; any other cancel takes the lock. Either way one party wins, and a child
