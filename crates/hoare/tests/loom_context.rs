@@ -1,6 +1,7 @@
 //! loom models of context cancellation: a cancel racing a thread that waits on
 //! `done()`, a cancel racing a select on `done()`, a parent's cancel racing the
-//! creation of a child, and a cancel racing a send into an or-done receive
+//! creation of a child, a child's cancel racing its parent's, a cancel with a
+//! cause racing one without, and a cancel racing a send into an or-done receive
 //! (blocking and async), and the same for a fan-in receive.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p hoare --release --test loom_context`.
@@ -67,6 +68,51 @@ fn a_child_made_during_the_parents_cancel_is_canceled() {
         let (child, _guard) = maker.join().unwrap();
         assert_eq!(child.err(), Some(Error::Canceled));
         assert_eq!(child.done().recv(), None);
+    });
+}
+
+/// A child canceled by its guard (the lock-free path: it has no children) while
+/// its parent is canceled (the locked path, which walks its children): the child
+/// is canceled once, and leaves no entry in the parent's list either way.
+#[test]
+fn a_childs_cancel_races_its_parents_cancel() {
+    loom::model(|| {
+        let (parent, cancel_parent) = Context::background().with_cancel();
+        let (child, cancel_child) = parent.with_cancel();
+        let waiter = {
+            let child = child.clone();
+            thread::spawn(move || child.done().recv())
+        };
+        let canceler = thread::spawn(move || drop(cancel_child));
+        drop(cancel_parent);
+        canceler.join().unwrap();
+        assert_eq!(waiter.join().unwrap(), None);
+        assert_eq!(child.err(), Some(Error::Canceled));
+        assert_eq!(parent.__children(), 0);
+    });
+}
+
+/// Two cancels of a context without children, one with a cause (locked) and one
+/// without (lock-free): one wins, and `cause()` agrees with the winner.
+#[test]
+fn a_cancel_with_a_cause_races_one_without() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel_cause();
+        let cancel = std::sync::Arc::new(cancel);
+        let with_cause = {
+            let cancel = cancel.clone();
+            thread::spawn(move || cancel.cancel_with_cause(std::io::Error::other("why")))
+        };
+        cancel.cancel();
+        with_cause.join().unwrap();
+        assert_eq!(ctx.err(), Some(Error::Canceled));
+        let cause = ctx.cause().unwrap().to_string();
+        assert!(cause == "why" || cause == "context canceled", "{cause}");
+        assert_eq!(
+            ctx.cause().unwrap().to_string(),
+            cause,
+            "the cause is settled"
+        );
     });
 }
 

@@ -114,12 +114,14 @@ impl StdError for Error {}
 pub struct Context(Arc<Node>);
 
 /// One context in the tree.
+// `cancel` first: a cancelable node's hot fields then follow its reference counts.
+#[repr(C)]
 pub(crate) struct Node {
+    cancel: CancelRef,
     /// The context this one was derived from.
     parent: Option<Context>,
     /// The value a `with_value` context carries, under its key's identity.
     value: Option<(usize, Box<dyn Any + Send + Sync>)>,
-    cancel: CancelRef,
     kind: Kind,
 }
 
@@ -464,9 +466,9 @@ impl Context {
         self.err().is_some()
     }
 
-    /// The waiters of `done()`, for the done receiver.
+    /// The waiters of `done()` (a queue made on first use), for the done receiver.
     pub(crate) fn done_waiters(&self) -> Option<&crate::chan::queue::WaitQueue> {
-        self.state().map(|s| &s.waiters)
+        self.state().map(CancelState::waiters)
     }
 }
 

@@ -2,45 +2,80 @@
 //! cancellation from a context to its descendants.
 //!
 //! # Invariants
-//! - `state` only moves once, from `LIVE` to `CANCELED` or `DEADLINE`, under the
-//!   lock; readers may load it without the lock.
-//! - A live context is in its parent's `children` (at `slot`), unless the parent
-//!   was already done when the child was made (then the child was canceled at once).
-//!   A child leaves the list when it is canceled, so a long-lived parent keeps only
-//!   its live children, and reuses the slots of the others.
-//! - Children are held weakly: a child whose every handle is gone costs its parent
-//!   one empty slot until the slot is reused.
+//! - `state` holds the node's status (`LIVE`, `CANCELED` or `DEADLINE`) and the
+//!   `ATTACHED` flag. The status only moves once, from `LIVE` to done; readers
+//!   may load it without the lock.
+//! - `ATTACHED` is set under the lock before the node first lists a child or an
+//!   `after_func` function (or finds itself done instead), and never cleared. A node
+//!   without it has nothing to hand on when canceled, so a cancel without a cause
+//!   moves its status with one compare-and-swap from exactly `LIVE`, without the
+//!   lock; any other cancel takes the lock. Either way one party wins, and a child
+//!   or function added under the lock either sees the node done (and is not
+//!   added) or is added before the winner looks (the flag makes the lock-free
+//!   swap fail).
+//! - A live context is in the `children` of the node that lists it (its nearest
+//!   cancelable ancestor, `listing`), at index `slot`, unless that node was
+//!   already done when the child was made (then the child was canceled at once).
+//!   A child leaves the list when it is canceled (swapped out with the last
+//!   child, whose `slot` is updated), so a long-lived parent keeps only its live
+//!   children. `slot` is written and read only under the listing node's lock.
+//! - Children are held strongly. That makes no leak: a listed child's guard is
+//!   alive (dropping the guard cancels the child, and a cancel takes the child off
+//!   the list, or empties the whole list when it is the parent's), so a list entry
+//!   never outlives the guard it stands for.
 //! - A deadline is checked when someone looks (`err`, `done`, a select): the first
 //!   look at or after the deadline cancels the context with `DeadlineExceeded`. A
 //!   child's deadline is never later than its parent's, so a parent's deadline
 //!   reaches its descendants without any thread.
+//!
+//! # Deadlock safety
+//! A thread holds at most one node's lock at a time; the wait queue of a node is
+//! woken after its lock is released.
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError, Weak};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Error, Node};
 use crate::chan::queue::WaitQueue;
-use crate::loom::{AtomicU8, Mutex, MutexGuard};
+use crate::loom::{AtomicPtr, AtomicU8, AtomicUsize, Mutex, MutexGuard};
 
+// The status bits of `CancelState::state`, and one flag.
 const LIVE: u8 = 0;
 const CANCELED: u8 = 1;
 const DEADLINE: u8 = 2;
+const STATUS: u8 = 0b11;
+/// The node has (or had) children or `after_func` functions: cancel it under the
+/// lock.
+const ATTACHED: u8 = 0b100;
 
 /// Why a context was canceled, as its `cause()` reports it.
 pub(crate) type Cause = Arc<dyn StdError + Send + Sync + 'static>;
 
+/// The fields are laid out in the order given, those a cancel and a woken waiter
+/// touch first, after the node's reference counts.
+#[repr(C)]
 pub(crate) struct CancelState {
+    /// The queue of the threads and tasks waiting on `done()`, made by the first
+    /// of them (most contexts are never waited on): null until then, never
+    /// changed after, freed with the state. All are woken by the cancellation.
+    waiters: AtomicPtr<WaitQueue>,
+    /// The status (`LIVE`, `CANCELED` or `DEADLINE`) and the `ATTACHED` flag.
+    state: AtomicU8,
     /// When the context expires, if ever (never later than its parent's).
     pub(crate) deadline: Option<Instant>,
-    /// `LIVE`, `CANCELED` or `DEADLINE`.
-    state: AtomicU8,
+    /// This node's index in the `children` of the node that lists it. Guarded by
+    /// that node's lock (an atomic only to be written through a shared reference).
+    slot: AtomicUsize,
+    /// The node whose `children` list this one (while it is live): `Some(None)` for
+    /// the node when it is this one's direct parent (`Node::parent`), which
+    /// already holds it: one reference count less per child. `None` if it was
+    /// never listed. Set once; taken only when the node is dropped.
+    listing: Option<Option<Arc<Node>>>,
     inner: Mutex<Inner>,
-    /// Threads and tasks waiting on `done()`; all are woken by the cancellation.
-    pub(crate) waiters: WaitQueue,
 }
 
 /// A cancelable node's link to the node that lists it: that node (`None`: the
@@ -66,14 +101,8 @@ struct Inner {
     cause: Option<Cause>,
     /// The `after_func` functions (boxed: most contexts have none).
     afters: Option<Box<Afters>>,
-    /// The live children, by slot; `None` marks a free slot.
-    children: Vec<Option<Weak<Node>>>,
-    /// Free slots of `children`, to reuse.
-    free: Vec<usize>,
-    /// The node whose cancel state lists this one, and our slot there. `None` for
-    /// the node when it is this one's direct parent (`Node::parent`), which
-    /// already holds it: one reference count less per child.
-    parent: Option<(Option<Arc<Node>>, usize)>,
+    /// The live children, in no order; each knows its index (its `slot`).
+    children: Vec<Arc<Node>>,
 }
 
 impl fmt::Debug for CancelState {
@@ -90,27 +119,31 @@ fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 impl CancelState {
-    /// A live state; `parent` is the listing node (see `Inner::parent`) and this
-    /// one's slot there.
+    /// A live state; `parent` is the listing node (see `listing`) and this one's
+    /// slot there.
     pub(crate) fn new(deadline: Option<Instant>, parent: Option<Link>) -> Self {
+        let (listing, slot) = match parent {
+            Some((node, slot)) => (Some(node), slot),
+            None => (None, 0),
+        };
         Self {
             deadline,
             state: AtomicU8::new(LIVE),
-            inner: Mutex::new(Inner {
-                parent,
-                ..Inner::default()
-            }),
-            waiters: WaitQueue::new(),
+            // ORDERING: published with the node (under the listing node's lock).
+            slot: AtomicUsize::new(slot),
+            listing,
+            inner: Mutex::new(Inner::default()),
+            waiters: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
     /// The error, if the context is done (a passed deadline is noticed by
     /// [`check`], not here).
     pub(crate) fn err(&self) -> Option<Error> {
-        // ORDERING: SeqCst, against the SeqCst store in `cancel`: it makes the
-        // cause visible with the error, and orders this load after a waiter's
-        // registration (see `WaitQueue::disconnect_all`).
-        match self.state.load(Ordering::SeqCst) {
+        // ORDERING: SeqCst, against the SeqCst swap in `cancel_one`: it orders
+        // this load after a waiter's registration (see
+        // `WaitQueue::disconnect_all`). The cause is read under the lock.
+        match self.state.load(Ordering::SeqCst) & STATUS {
             CANCELED => Some(Error::Canceled),
             DEADLINE => Some(Error::DeadlineExceeded),
             _ => None,
@@ -122,10 +155,93 @@ impl CancelState {
         self.deadline.is_some_and(|d| crate::time::now() >= d)
     }
 
-    /// Takes the link to the parent out (when the node is being dropped).
+    /// Takes the link to the listing node out (when the node is being dropped).
     pub(crate) fn take_parent_link(&mut self) -> Option<Arc<Node>> {
-        let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
-        inner.parent.take().and_then(|(p, _)| p)
+        self.listing.take().flatten()
+    }
+
+    /// The wait queue of `done()`, made on first use.
+    ///
+    /// # Memory ordering
+    /// A waiter makes the queue (a SeqCst swap), registers in it, and then loads
+    /// the status (SeqCst); a cancel moves the status (a SeqCst swap) and then
+    /// loads the queue pointer (SeqCst, in [`wake_waiters`](Self::wake_waiters)).
+    /// If the cancel sees no queue, the queue was made after the status moved in
+    /// the single total order, so the waiter's load sees the context done.
+    /// Otherwise the queue's own protocol applies (`WaitQueue::disconnect_all`).
+    pub(crate) fn waiters(&self) -> &WaitQueue {
+        // ORDERING: SeqCst, as explained above (a waiter that finds the queue made
+        // by another orders its status load after that making through this).
+        let queue = self.waiters.load(Ordering::SeqCst);
+        if queue.is_null() {
+            return self.make_waiters();
+        }
+        // SAFETY: a non-null pointer is a `Box` leaked by `make_waiters`, freed
+        // only when the state is dropped, which `&self` outlives.
+        unsafe { &*queue }
+    }
+
+    #[cold]
+    fn make_waiters(&self) -> &WaitQueue {
+        let new = Box::into_raw(Box::new(WaitQueue::new()));
+        // ORDERING: SeqCst, see `waiters`.
+        match self.waiters.compare_exchange(
+            std::ptr::null_mut(),
+            new,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
+            // SAFETY: `new` is now the state's queue, freed with the state.
+            Ok(_) => unsafe { &*new },
+            Err(made) => {
+                // SAFETY: `new` is ours alone: it was never shared.
+                drop(unsafe { Box::from_raw(new) });
+                // SAFETY: as in `waiters`.
+                unsafe { &*made }
+            }
+        }
+    }
+
+    /// Prefetches the wait queue, if there is one (see [`cancel`]).
+    fn prefetch_waiters(&self) {
+        // ORDERING: only a hint: a queue made meanwhile is just not prefetched.
+        let queue = self.waiters.load(Ordering::Relaxed);
+        if !queue.is_null() {
+            prefetch(queue.cast());
+            prefetch(queue.cast::<u8>().wrapping_add(64));
+        }
+    }
+
+    /// Wakes every waiter of `done()`; the caller has just moved the status.
+    fn wake_waiters(&self) {
+        // ORDERING: see `waiters`. The caller's swap and this load are ordered in
+        // the single total order already; loom models SeqCst accesses more weakly
+        // than that, so its builds spell the ordering out with a fence (pairing
+        // with the one in `WaitQueue::register`).
+        #[cfg(loom)]
+        crate::loom::fence(Ordering::SeqCst);
+        let queue = self.waiters.load(Ordering::SeqCst);
+        if !queue.is_null() {
+            // SAFETY: as in `waiters`.
+            unsafe { &*queue }.disconnect_all();
+        }
+    }
+
+    /// Marks the node `ATTACHED` (the caller holds its lock, about to add a child
+    /// or a function); returns its error if it is done, and then adds nothing.
+    fn attach(&self) -> Option<Error> {
+        // ORDERING: SeqCst, as in `err`; the RMW, when the flag is not yet set,
+        // orders it against the lock-free compare-and-swap in `cancel_one`: that
+        // one fails once the flag is set, and then waits for our lock.
+        let mut state = self.state.load(Ordering::SeqCst);
+        if state & ATTACHED == 0 {
+            state = self.state.fetch_or(ATTACHED, Ordering::SeqCst);
+        }
+        match state & STATUS {
+            CANCELED => Some(Error::Canceled),
+            DEADLINE => Some(Error::DeadlineExceeded),
+            _ => None,
+        }
     }
 
     /// Why the context is done: the cause given, else its error; `None` if live.
@@ -133,6 +249,18 @@ impl CancelState {
         let err = self.err()?;
         let given = lock(&self.inner).cause.clone();
         Some(given.unwrap_or_else(|| Arc::new(err)))
+    }
+}
+
+impl Drop for CancelState {
+    fn drop(&mut self) {
+        // ORDERING: `&mut self`: nobody else can reach the state now.
+        let queue = self.waiters.load(Ordering::Relaxed);
+        if !queue.is_null() {
+            // SAFETY: the queue was leaked by `make_waiters` for this state, and
+            // nothing can use it any more.
+            drop(unsafe { Box::from_raw(queue) });
+        }
     }
 }
 
@@ -148,18 +276,14 @@ pub(crate) fn make_child(
         return Arc::new(make(None));
     };
     let mut pi = lock(&p.inner);
-    let err = p.err();
+    let err = p.attach();
     if err.is_none() && !p.expired() {
-        let slot = match pi.free.pop() {
-            Some(slot) => slot,
-            None => {
-                pi.children.push(None);
-                pi.children.len() - 1
-            }
-        };
-        let link = (if direct { None } else { Some(parent.clone()) }, slot);
+        let link = (
+            if direct { None } else { Some(parent.clone()) },
+            pi.children.len(),
+        );
         let child = new_in_place(|| make(Some(link)));
-        pi.children[slot] = Some(Arc::downgrade(&child));
+        pi.children.push(child.clone());
         return child;
     }
     let cause = pi.cause.clone();
@@ -177,7 +301,7 @@ pub(crate) fn make_child(
 }
 
 /// `Arc::new(make())`, with the node written straight into the allocation rather
-/// than built on the stack and copied (a node is a few hundred bytes, and making
+/// than built on the stack and copied (a node is over a hundred bytes, and making
 /// children is a hot path).
 fn new_in_place(make: impl FnOnce() -> Node) -> Arc<Node> {
     let mut arc = Arc::<Node>::new_uninit();
@@ -208,11 +332,42 @@ pub(crate) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
     let mut stack: Vec<Arc<Node>> = Vec::new();
     cancel_one(node, code, &cause, true, &mut stack);
     while let Some(n) = stack.pop() {
+        // A wide tree's nodes and wait queues are mostly out of the cache: start
+        // loading those of the next two nodes now, in two steps (the queue's
+        // address is in the node).
+        if let [.., second, first] = stack.as_slice() {
+            prefetch_node(second);
+            if let Some(s) = first.own_state() {
+                s.prefetch_waiters();
+            }
+        }
         cancel_one(&n, code, &cause, false, &mut stack);
     }
 }
 
-/// Cancels one node; pushes its live children on `stack`. Only the node canceled
+/// Asks the processor to start loading the cache line at `p` (a hint: it has no
+/// effect on what the program does).
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
+    // SAFETY: a prefetch reads nothing the program can observe and cannot fault,
+    // whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri), not(loom))))]
+    let _ = p;
+}
+
+/// Prefetches the lines of `node` that a cancel touches: its reference counts
+/// and the first fields of its cancel state.
+fn prefetch_node(node: &Arc<Node>) {
+    let p = Arc::as_ptr(node).cast::<u8>();
+    prefetch(p.wrapping_sub(16));
+    prefetch(p.wrapping_add(48));
+}
+
+/// Cancels one node; moves its children onto `stack`. Only the node canceled
 /// directly (`detach`) leaves its parent's list; its descendants leave with it.
 fn cancel_one(
     n: &Arc<Node>,
@@ -222,52 +377,104 @@ fn cancel_one(
     stack: &mut Vec<Arc<Node>>,
 ) {
     let Some(s) = n.own_state() else { return };
-    let (children, parent, after) = {
+    if cause.is_none() {
+        // Nothing to hand on and nothing to record: one compare-and-swap.
+        // ORDERING: SeqCst: comes before the look for waiters in `wake_waiters`
+        // in the single total order (and see `attach`). On failure nothing is
+        // read but the state itself: Relaxed.
+        match s
+            .state
+            .compare_exchange(LIVE, code, Ordering::SeqCst, Ordering::Relaxed)
+        {
+            Ok(_) => {
+                s.wake_waiters();
+                if detach {
+                    detach_from_listing(n, s);
+                }
+                return;
+            }
+            Err(state) if state & STATUS != LIVE => return,
+            Err(_) => {} // attached: take the lock
+        }
+    }
+    let (children, after) = {
         let mut inner = lock(&s.inner);
-        if s.state.load(Ordering::Relaxed) != LIVE {
+        // ORDERING: a first look; the compare-and-swap below decides.
+        let state = s.state.load(Ordering::Relaxed);
+        if state & STATUS != LIVE {
             return;
         }
-        inner.cause = cause.clone();
-        // ORDERING: SeqCst: publishes the cause with the state, and comes before
-        // `disconnect_all`'s check for waiters in the single total order.
-        s.state.store(code, Ordering::SeqCst);
-        if !inner.free.is_empty() {
-            inner.free = Vec::new();
+        // A swap, not a store: without `ATTACHED`, a lock-free cancel may win
+        // meanwhile.
+        // ORDERING: SeqCst, as above (Relaxed on failure, as above). The cause is
+        // written after it, under the lock, which `cause()` takes after it saw
+        // the status.
+        if s.state
+            .compare_exchange(state, state | code, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
         }
-        let after = inner.afters.take();
-        let children = std::mem::take(&mut inner.children);
-        // A descendant keeps its link (dropped with it): its parent is done too.
-        let parent = if detach { inner.parent.take() } else { None };
-        (children, parent, after)
+        if cause.is_some() {
+            inner.cause = cause.clone();
+        }
+        (std::mem::take(&mut inner.children), inner.afters.take())
     };
-    s.waiters.disconnect_all();
+    s.wake_waiters();
     if let Some(after) = after {
         for (_, location, f) in after.list {
             crate::go::go_blocking_at(location, f);
         }
     }
     if !children.is_empty() {
-        stack.reserve(children.len());
-        stack.extend(children.into_iter().flatten().filter_map(|w| w.upgrade()));
-    }
-    if let Some((p, slot)) = parent {
-        let p = match &p {
-            Some(p) => p,
-            None => match &n.parent {
-                Some(direct) => &direct.0,
-                None => return,
-            },
-        };
-        if let Some(ps) = p.own_state() {
-            let mut pi = lock(&ps.inner);
-            if let Some(entry) = pi.children.get_mut(slot) {
-                if entry.as_ref().is_some_and(|w| w.as_ptr() == Arc::as_ptr(n)) {
-                    *entry = None;
-                    pi.free.push(slot);
-                }
-            }
+        if stack.is_empty() {
+            *stack = children;
+        } else {
+            stack.extend(children);
         }
     }
+    // A descendant stays in its list, which its canceled parent dropped.
+    if detach {
+        detach_from_listing(n, s);
+    }
+}
+
+/// Takes `n` (whose state is `s`) off the list of the node that lists it.
+fn detach_from_listing(n: &Arc<Node>, s: &CancelState) {
+    let p = match &s.listing {
+        None => return,
+        Some(Some(p)) => p,
+        Some(None) => match &n.parent {
+            Some(direct) => &direct.0,
+            None => return,
+        },
+    };
+    detach_from(p, n, s);
+}
+
+/// Takes `n` (whose state is `s`) off the list of `p`, if it is still there.
+fn detach_from(p: &Node, n: &Arc<Node>, s: &CancelState) {
+    let Some(ps) = p.own_state() else { return };
+    let removed = {
+        let mut pi = lock(&ps.inner);
+        // ORDERING: `slot` is guarded by `p`'s lock, which we hold.
+        let slot = s.slot.load(Ordering::Relaxed);
+        if !pi.children.get(slot).is_some_and(|c| Arc::ptr_eq(c, n)) {
+            return; // `p` was canceled meanwhile and emptied its list
+        }
+        let removed = pi.children.swap_remove(slot);
+        if let Some(moved) = pi.children.get(slot).and_then(|c| c.own_state()) {
+            // ORDERING: as above.
+            moved.slot.store(slot, Ordering::Relaxed);
+        }
+        let (len, cap) = (pi.children.len(), pi.children.capacity());
+        if cap >= 64 && len * 4 <= cap {
+            pi.children.shrink_to(cap / 2);
+        }
+        removed
+    };
+    // Dropped outside the lock (never the last reference: the caller has one).
+    drop(removed);
 }
 
 /// Registers `f` to run when `node` (a cancelable node) is done. Returns its number,
@@ -280,7 +487,7 @@ pub(crate) fn add_after(
     let s = node.own_state()?;
     check(node);
     let mut inner = lock(&s.inner);
-    if s.err().is_some() {
+    if s.attach().is_some() {
         drop(inner);
         crate::go::go_blocking_at(location, f);
         return None;
@@ -338,13 +545,8 @@ pub(crate) fn check(node: &Arc<Node>) -> Option<Error> {
 
 /// How many live children `node` lists (for tests of the detach rule).
 pub(crate) fn children(node: &Node) -> usize {
-    node.own_state().map_or(0, |s| {
-        lock(&s.inner)
-            .children
-            .iter()
-            .filter(|c| c.as_ref().is_some_and(|w| w.strong_count() > 0))
-            .count()
-    })
+    node.own_state()
+        .map_or(0, |s| lock(&s.inner).children.len())
 }
 
 /// Small cases of the child list and the in-place node construction, sized to run
@@ -378,5 +580,40 @@ mod tests {
         assert!(d.err().is_some());
         drop(cancel_root);
         drop((a, b, c, d, valued, root));
+    }
+
+    #[test]
+    fn a_detached_child_hands_its_slot_to_the_last() {
+        let (root, _cancel_root) = Context::background().with_cancel();
+        let mut children: Vec<_> = (0..4).map(|_| root.with_cancel()).collect();
+        // The first leaves: the last moves into its slot and must be found there.
+        drop(children.remove(0));
+        assert_eq!(root.__children(), 3);
+        drop(children.pop());
+        assert_eq!(root.__children(), 2);
+        drop(children.remove(0));
+        assert_eq!(root.__children(), 1);
+        let (child, guard) = children.pop().unwrap();
+        guard.cancel();
+        assert!(child.err().is_some());
+        assert_eq!(root.__children(), 0);
+    }
+
+    #[test]
+    fn the_wait_queue_is_made_by_the_first_waiter_and_freed_with_the_node() {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (idle, _cancel_idle) = ctx.with_cancel(); // nobody waits on it
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let ctx = ctx.clone();
+                std::thread::spawn(move || ctx.done().recv())
+            })
+            .collect();
+        cancel.cancel();
+        for w in waiters {
+            assert_eq!(w.join().unwrap(), None);
+        }
+        assert!(idle.err().is_some());
+        assert_eq!(ctx.done().recv(), None, "a waiter after the cancel");
     }
 }
