@@ -9,7 +9,12 @@
 //! are receivers that read their sources directly. The others run on goroutines
 //! ([`go`](crate::go())), which end when their input is closed, their context is
 //! done, or every receiver of their output is dropped: none outlives its work,
-//! and [`leak::verify_none`](crate::leak::verify_none) sees them go.
+//! and [`leak::verify_none`](crate::leak::verify_none) sees them go. Such a
+//! goroutine registers with its context once, for its whole life, rather than
+//! selecting on `done` at every hand-over as the book's do: when the context is
+//! done, the goroutine is dropped at the wait it is in, which withdraws that
+//! send or receive (it happened or it did not), so its hand-overs cost what bare
+//! channel operations cost.
 //!
 //! | Go (the book) | hoare |
 //! |---|---|
