@@ -83,8 +83,7 @@ type Item<T> = Result<T, PipelineError>;
 /// a time, each a closure run by one or more workers (goroutines), joined by
 /// bounded channels; errors travel as values to the consumer.
 ///
-/// Each stage counts its items and times them (each worker's first 64 items, then
-/// one in 8, scaled up to all), and [`stats`](Pipeline::stats)
+/// Each stage counts its items and times them, and [`stats`](Pipeline::stats)
 /// reads off throughput λ, mean time in the stage W, and mean occupancy L for
 /// each stage, so the bottleneck and Little's law L = λW can be seen on a running
 /// pipeline (the book's Queuing section).
@@ -198,10 +197,9 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// Stages added from now on keep no counters: their [`stats`](Pipeline::stats)
     /// read zero (apart from the name and the number of workers). Counting costs
-    /// a few plain stores per item and stage, and two or three readings of the
-    /// CPU's time-stamp counter on the items that are timed (every one of a
-    /// worker's first 64, then one in 8, scaled up); this is for pipelines whose
-    /// stages are so short that even that shows.
+    /// two or three readings of the CPU's time-stamp counter and a few plain
+    /// stores per item and stage; this is for pipelines whose stages are so short
+    /// that even that shows.
     ///
     /// ```
     /// let ctx = hoare::context::Context::background();
@@ -403,14 +401,13 @@ impl<T: Send + 'static, U: Send + 'static> Worker<T, U> {
         Fut: Future<Output = Item<U>> + Send + 'static,
     {
         let c = self.counting.then(|| self.counters.worker(self.index));
-        let mut seen: u64 = 0;
+        let mut waiting_since = c.map(|_| tick());
         // The worker runs under `until_done(stage_ctx)`: a cancelled pipeline, or a
         // sibling's panic (which cancels `stage_ctx`), drops it at its next wait. The
         // check after each receive stops a worker that never has to wait.
         loop {
-            // Timed items read the clock when they start waiting for input, when
-            // they arrive (unless they were there at once), and when handed on.
-            let wait_start = c.filter(|_| StageCounters::timed(seen)).map(|_| tick());
+            // An item ready now needs no future, and its wait is nil: it counts as
+            // received when the last one was handed on, with no clock reading.
             let (item, waited) = match self.input.try_recv() {
                 Ok(item) => (item, false),
                 Err(TryRecvError::Closed) => return,
@@ -422,11 +419,11 @@ impl<T: Send + 'static, U: Send + 'static> Worker<T, U> {
             if self.stage_ctx.is_done() {
                 return;
             }
-            seen += 1;
-            let received = wait_start.map(|since| if waited { tick() } else { since });
-            if let Some(c) = c {
-                c.received(wait_start.zip(received));
-            }
+            let received = waiting_since.map(|since| {
+                let at = if waited { tick() } else { since };
+                c.inspect(|c| c.received(since, at));
+                at
+            });
             let mut panicked = false;
             let out = match item {
                 Err(e) => Err(e),
@@ -455,8 +452,10 @@ impl<T: Send + 'static, U: Send + 'static> Worker<T, U> {
                     (self.output.send_async(out).await.is_ok(), produced)
                 }
             };
-            if let Some(c) = c {
-                c.handed_on(sent, received.map(|r| (r, produced, tick())));
+            if let (Some(c), Some(received)) = (c, received) {
+                let at = tick();
+                c.handed_on(sent, received, produced, at);
+                waiting_since = Some(at);
             }
             if !sent || panicked {
                 if panicked {

@@ -18,29 +18,17 @@ pub(crate) struct StageCounters {
     slots: Box<[CachePadded<WorkerCounters>]>,
 }
 
-/// A worker times each of its first `TIME_ALL` items, so short runs are exact.
-const TIME_ALL: u64 = 64;
-
-/// After the first [`TIME_ALL`], a worker times one item in this many and the
-/// times are scaled up to all items: reading the clock is most of what counting
-/// costs, and a sample this dense keeps the means of a steady stage.
-const TIME_ONE_IN: u64 = 8;
-
 /// One worker's counters. Only that worker writes them; readers may be a moment
 /// behind.
 #[derive(Debug, Default)]
 pub(crate) struct WorkerCounters {
     items_in: AtomicU64,
     items_out: AtomicU64,
-    /// Items whose times were taken (the sums below are over these).
-    timed: AtomicU64,
-    /// Sum over timed items of the clock ticks from being received to being
-    /// handed on.
+    /// Sum over items of the clock ticks from being received to being handed on.
     in_stage_ticks: AtomicU64,
-    /// Sum over timed items of the clock ticks spent waiting for them.
+    /// Clock ticks spent waiting for input.
     recv_ticks: AtomicU64,
-    /// Sum over timed items of the clock ticks spent waiting for the next stage
-    /// to take them.
+    /// Clock ticks spent waiting for the next stage to take the output.
     send_ticks: AtomicU64,
 }
 
@@ -82,37 +70,20 @@ fn duration(sum: u64) -> Duration {
 }
 
 impl WorkerCounters {
-    /// An item was received; if it is timed, the worker waited for it from the
-    /// first tick to the second.
-    pub(crate) fn received(&self, timed: Option<(Tick, Tick)>) {
+    /// An item was received at `at`, after waiting since `since`.
+    pub(crate) fn received(&self, since: Tick, at: Tick) {
         bump(&self.items_in, 1);
-        if let Some((since, at)) = timed {
-            bump(&self.timed, 1);
-            bump(&self.recv_ticks, ticks(since, at));
-        }
+        bump(&self.recv_ticks, ticks(since, at));
     }
 
-    /// The item was handed on (`sent`) or not. If it is timed: when it was
-    /// received, when the worker began waiting for the next stage (`None`: it did
-    /// not wait), and now.
-    pub(crate) fn handed_on(&self, sent: bool, timed: Option<(Tick, Option<Tick>, Tick)>) {
+    /// The item received at `received` was handed on (`sent`) or not at `at`;
+    /// the worker waited for the next stage from `produced` (`None`: it did not).
+    pub(crate) fn handed_on(&self, sent: bool, received: Tick, produced: Option<Tick>, at: Tick) {
         bump(&self.items_out, u64::from(sent));
-        if let Some((received, produced, at)) = timed {
-            bump(&self.in_stage_ticks, ticks(received, at));
-            if let Some(p) = produced {
-                bump(&self.send_ticks, ticks(p, at));
-            }
+        bump(&self.in_stage_ticks, ticks(received, at));
+        if let Some(p) = produced {
+            bump(&self.send_ticks, ticks(p, at));
         }
-    }
-
-    /// A sum over the timed items, scaled to all items received.
-    fn estimate(&self, sum: &AtomicU64) -> u64 {
-        let load = |c: &AtomicU64| u128::from(c.load(Ordering::Relaxed));
-        let (timed, all) = (load(&self.timed), load(&self.items_in));
-        if timed == 0 {
-            return 0;
-        }
-        u64::try_from(load(sum) * all / timed).unwrap_or(u64::MAX)
     }
 }
 
@@ -123,12 +94,6 @@ impl StageCounters {
             workers,
             slots: (0..workers).map(|_| CachePadded::default()).collect(),
         }
-    }
-
-    /// Whether a worker times its item number `seen` (from 0): all of the first
-    /// [`TIME_ALL`], then one in [`TIME_ONE_IN`].
-    pub(crate) fn timed(seen: u64) -> bool {
-        seen < TIME_ALL || seen % TIME_ONE_IN == 0
     }
 
     /// The counters of worker `i`.
@@ -143,21 +108,15 @@ impl StageCounters {
                 .map(|w| f(w).load(Ordering::Relaxed))
                 .fold(0, u64::wrapping_add)
         };
-        let estimate = |f: fn(&WorkerCounters) -> &AtomicU64| -> u64 {
-            self.slots
-                .iter()
-                .map(|w| w.estimate(f(w)))
-                .fold(0, u64::wrapping_add)
-        };
         StageStats {
             name: self.name.clone(),
             workers: self.workers,
             items_in: sum(|w| &w.items_in),
             items_out: sum(|w| &w.items_out),
             elapsed: since.elapsed(),
-            time_in_stage: duration(estimate(|w| &w.in_stage_ticks)),
-            blocked_on_recv: duration(estimate(|w| &w.recv_ticks)),
-            blocked_on_send: duration(estimate(|w| &w.send_ticks)),
+            time_in_stage: duration(sum(|w| &w.in_stage_ticks)),
+            blocked_on_recv: duration(sum(|w| &w.recv_ticks)),
+            blocked_on_send: duration(sum(|w| &w.send_ticks)),
         }
     }
 }
@@ -197,8 +156,7 @@ pub struct StageStats {
     /// Time since the pipeline was built.
     pub elapsed: Duration,
     /// Total over items of the time from being received to being handed on
-    /// (processing plus waiting to hand on); the times of the timed items,
-    /// scaled up to all items, as are the two blocked times below.
+    /// (processing plus waiting to hand on).
     pub time_in_stage: Duration,
     /// Total time the workers waited for input (the stage was starved).
     pub blocked_on_recv: Duration,
@@ -303,44 +261,5 @@ impl fmt::Display for StageStats {
             self.blocked_on_recv,
             self.blocked_on_send,
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_first_items_are_all_timed_then_one_in_eight() {
-        let timed: Vec<u64> = (0..100).filter(|&n| StageCounters::timed(n)).collect();
-        assert_eq!(timed.len(), 64 + 5, "{timed:?}"); // 0..64, then 64, 72, 80, 88, 96
-        assert!((0..64).all(|n| timed.contains(&n)));
-        assert_eq!(&timed[64..], [64, 72, 80, 88, 96]);
-    }
-
-    #[test]
-    fn sums_over_timed_items_scale_to_all_items() {
-        let w = WorkerCounters::default();
-        for (i, timed) in [true, false, false, false]
-            .into_iter()
-            .cycle()
-            .take(8)
-            .enumerate()
-        {
-            let t = i as u64 * 100;
-            w.received(timed.then_some((t, t + 10)));
-            w.handed_on(true, timed.then_some((t + 10, Some(t + 15), t + 40)));
-        }
-        // Two timed items of eight: each waited 10, spent 30 in the stage and was
-        // blocked 25 on send; scaled by 8 / 2.
-        assert_eq!(w.estimate(&w.recv_ticks), 2 * 10 * 4);
-        assert_eq!(w.estimate(&w.in_stage_ticks), 2 * 30 * 4);
-        assert_eq!(w.estimate(&w.send_ticks), 2 * 25 * 4);
-        assert_eq!(w.items_out.load(Ordering::Relaxed), 8);
-        assert_eq!(
-            WorkerCounters::default().estimate(&w.recv_ticks),
-            0,
-            "nothing timed"
-        );
     }
 }
