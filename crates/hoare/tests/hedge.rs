@@ -3,10 +3,9 @@
 //! `leak::verify_none()`: no replica outlives its call. They run one at a time.
 
 use std::collections::hash_map::RandomState;
-use std::future::Future;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hoare::context::{self, Context};
@@ -17,23 +16,8 @@ use tokio::time::Instant;
 const SECOND: Duration = Duration::from_secs(1);
 const MILLI: Duration = Duration::from_millis(1);
 
-/// Held by each test: one at a time (the leak check counts every goroutine).
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Runs `test` on a current-thread runtime with a paused clock, one test at a
-/// time, then checks that no goroutine outlived it.
-fn paused<F: Future>(test: F) -> F::Output {
-    let _one_at_a_time = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    let out = rt.block_on(test);
-    drop(rt);
-    leak::verify_none();
-    out
-}
+mod common;
+use common::{one_at_a_time, paused};
 
 /// A random whole number of seconds in 1..=5 (the book's `1+rand.Intn(5)`).
 fn simulated_load() -> Duration {
@@ -331,7 +315,7 @@ fn hedge_types_are_send_and_sync() {
 /// panicking replica, and leave no goroutine behind.
 #[test]
 fn blocking_forms_work_from_a_thread() {
-    let _one_at_a_time = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    let _one_at_a_time = one_at_a_time();
     let ctx = Context::background();
     let answer = hedge::replicate_blocking(&ctx, 3, |_, id| async move {
         match id {

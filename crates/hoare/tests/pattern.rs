@@ -5,7 +5,6 @@
 //! The leak check counts every goroutine of the process, so these tests run one
 //! at a time.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use hoare::chan::{self, TryRecvError};
@@ -13,11 +12,8 @@ use hoare::context::Context;
 use hoare::pattern::{self, Pipeline, PipelineError};
 use hoare::{leak, time};
 
-/// One test at a time (see the module docs).
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
+mod common;
+use common::{one_at_a_time, paused};
 
 /// The book's channel pipeline: generator → multiply(2) → add(1) → multiply(2)
 /// over 1, 2, 3, 4 prints 6, 10, 14, 18.
@@ -52,13 +48,7 @@ fn channel_pipeline_gives_6_10_14_18() {
 /// after about one second (on tokio's paused clock).
 #[test]
 fn or_channel_returns_after_the_first_signal() {
-    let _serial = one_at_a_time();
-    let paused = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    let took = paused.block_on(async {
+    let took = paused(async {
         let start = tokio::time::Instant::now();
         let sig = |d: Duration| time::after(d);
         let done = pattern::or([
@@ -75,8 +65,6 @@ fn or_channel_returns_after_the_first_signal() {
         took >= Duration::from_secs(1) && took < Duration::from_secs(2),
         "done after {took:?}"
     );
-    drop(paused);
-    leak::verify_none();
 }
 
 /// An `or` of nothing never fires (the book returns a nil channel).
@@ -451,13 +439,7 @@ fn goroutines_end_on_cancel_wherever_they_wait() {
 /// passes, though nobody cancels and its reader is still there (paused clock).
 #[test]
 fn goroutines_end_at_the_deadline() {
-    let _serial = one_at_a_time();
-    let paused = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    paused.block_on(async {
+    paused(async {
         let (ctx, _cancel) = Context::background().with_timeout(Duration::from_secs(1));
         let ones = pattern::repeat(&ctx, [1]);
         assert_eq!(ones.recv_async().await, Some(1));
@@ -465,6 +447,4 @@ fn goroutines_end_at_the_deadline() {
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(ones.recv_async().await, None, "the stream closed");
     });
-    drop(paused);
-    leak::verify_none();
 }

@@ -3,35 +3,20 @@
 //! the steward's restart budget, backoff and bad input. Every test ends with
 //! `leak::verify_none()`, so they run one at a time.
 
-use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hoare::context::Context;
 use hoare::supervise::{
     heartbeat, interval_heartbeat, HeartbeatError, Steward, StewardError, StewardEvent,
 };
-use hoare::{chan, go, leak, pattern, select_async, time};
+use hoare::{chan, go, pattern, select_async, time};
 use tokio::time::Instant;
 
 const SECOND: Duration = Duration::from_secs(1);
 
-/// Runs `test` on a current-thread runtime with a paused clock, one test at a
-/// time (the leak check counts every goroutine of the process), then checks that
-/// no goroutine outlived it.
-fn paused<F: Future>(test: F) -> F::Output {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    let out = rt.block_on(test);
-    drop(rt);
-    leak::verify_none();
-    out
-}
+mod common;
+use common::paused;
 
 /// Whole seconds since `start` on the paused clock.
 fn secs(start: Instant) -> u64 {

@@ -67,7 +67,6 @@ pub(crate) async fn or_cancelled<F: Future, C: Future>(op: F, cancelled: C) -> O
 /// What a goroutine under [`until_done`] hears from its context: the context's
 /// done wait is registered once, with this as its waker, and passes the wake-up
 /// on to the goroutine's task.
-#[derive(Default)]
 struct DoneSignal {
     /// The done wait was woken since the goroutine last looked.
     woken: AtomicBool,

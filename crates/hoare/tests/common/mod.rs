@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own part of it
 
 use std::future::Future;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -13,14 +13,32 @@ use std::time::Duration;
 /// test at a time: each already keeps both cores busy, and running two at once
 /// on a 2-core machine makes every spin and yield several times slower.
 pub fn serial<F: Future>(test: F) -> F::Output {
+    let _one = one_at_a_time();
+    runtime().block_on(test)
+}
+
+/// Holds off the test binary's other tests that take it: for stress tests, and
+/// for tests ending with a leak check (which counts every goroutine of the
+/// process).
+pub fn one_at_a_time() -> MutexGuard<'static, ()> {
     static SERIAL: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `test` on a current-thread runtime with a paused clock (timers fire as
+/// soon as every task waits), one test at a time, then checks that no goroutine
+/// outlived it.
+pub fn paused<F: Future>(test: F) -> F::Output {
+    let _one = one_at_a_time();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
         .build()
-        .unwrap()
-        .block_on(test)
+        .unwrap();
+    let out = rt.block_on(test);
+    drop(rt);
+    hoare::leak::verify_none();
+    out
 }
 
 /// Whether a participant is a thread (blocking calls) or a task (async calls).
