@@ -105,25 +105,91 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
 
 /// The wait state of an async receive, made on first need.
 pub(crate) struct RecvState<T> {
-    /// For a channel: most receives on a busy channel complete at once.
+    /// For a channel (most receives on a busy channel complete at once), or for the
+    /// context of a done, or-done or merge receiver.
     wait: Option<AsyncWait<T>>,
-    /// For a timer channel.
-    timer: Option<Box<TimerWait>>,
-    /// For an or-done or a merge receiver: the receive on each source (`wait`
-    /// and `timer` then serve its context). Made once, on first need, and never
-    /// replaced while any of them may be registered. Empty (no allocation) for a
-    /// plain channel, so a channel's future carries one pointer pair for it.
-    sources: Box<[RecvState<T>]>,
-    /// As a source's state in a merge: that source is closed and drained.
-    closed: bool,
+    /// What the other receivers need besides `wait`, boxed on first need: a plain
+    /// channel's future carries one pointer for it, and never allocates it.
+    more: Option<Box<MoreState<T>>>,
 }
 
 impl<T> Default for RecvState<T> {
     fn default() -> Self {
         Self {
             wait: None,
-            timer: None,
-            sources: Box::default(),
+            more: None,
+        }
+    }
+}
+
+impl<T> RecvState<T> {
+    /// The part beyond `wait`, made on first call.
+    fn more(&mut self) -> &mut MoreState<T> {
+        self.more.get_or_insert_with(|| {
+            Box::new(MoreState {
+                timer: TimerWait::default(),
+                made: 0,
+                first: SourceState::default(),
+                rest: Box::default(),
+            })
+        })
+    }
+
+    /// How many source states are made (0 until the first wait of an or-done or
+    /// merge receiver; they are never replaced while any may be registered).
+    fn sources_made(&self) -> usize {
+        self.more.as_ref().map_or(0, |m| m.made)
+    }
+}
+
+/// The state a timer, or-done or merge receive needs besides its `wait`.
+struct MoreState<T> {
+    /// For a timer channel, or a context's deadline.
+    timer: TimerWait,
+    /// Source states made: 1 for an or-done receiver, one per source for a merge.
+    made: usize,
+    /// Source 0's receive (an or-done receiver's only one), kept inline so an
+    /// or-done wait allocates once.
+    first: SourceState<T>,
+    /// Sources 1.. of a merge.
+    rest: Box<[SourceState<T>]>,
+}
+
+impl<T> MoreState<T> {
+    /// Makes the states of `n ≥ 1` sources.
+    fn make_sources(&mut self, n: usize) {
+        self.rest = (1..n).map(|_| SourceState::default()).collect();
+        self.made = n;
+    }
+
+    /// The state of source `i < made`.
+    fn source(&mut self, i: usize) -> &mut SourceState<T> {
+        match i.checked_sub(1) {
+            None => &mut self.first,
+            Some(j) => &mut self.rest[j],
+        }
+    }
+
+    /// The states made, in source order.
+    fn sources(&mut self) -> impl Iterator<Item = &mut SourceState<T>> {
+        let made = self.made;
+        std::iter::once(&mut self.first)
+            .chain(self.rest.iter_mut())
+            .take(made)
+    }
+}
+
+/// One source's receive within an or-done or merge receive.
+struct SourceState<T> {
+    state: RecvState<T>,
+    /// In a merge: this source is closed and drained.
+    closed: bool,
+}
+
+impl<T> Default for SourceState<T> {
+    fn default() -> Self {
+        Self {
+            state: RecvState::default(),
             closed: false,
         }
     }
@@ -143,7 +209,7 @@ unsafe fn poll_recv<T>(
     match &rx.inner {
         RecvInner::Never => Poll::Pending,
         RecvInner::Timer(t, cast) => t
-            .poll_recv(cx, state.timer.get_or_insert_with(Default::default))
+            .poll_recv(cx, &mut state.more().timer)
             .map(|at| at.map(cast)),
         // SAFETY: the caller's contract.
         RecvInner::Done(ctx) => unsafe { poll_done(ctx, cx, state) },
@@ -178,8 +244,7 @@ unsafe fn poll_done<T>(
             return Poll::Ready(None);
         }
         if let Some(d) = ctx.deadline() {
-            let timer = state.timer.get_or_insert_with(Default::default);
-            if timer.poll_until(cx, d).is_ready() {
+            if state.more().timer.poll_until(cx, d).is_ready() {
                 continue; // the deadline passed: `is_done` now says so
             }
         }
@@ -202,7 +267,7 @@ unsafe fn poll_or_done<T>(
     state: &mut RecvState<T>,
 ) -> Poll<Option<T>> {
     if !a.ctx.is_done() {
-        if state.sources.is_empty() {
+        if state.sources_made() == 0 {
             // First poll: nothing is registered yet. A value ready now (or the
             // end) needs no registration and no state.
             match a.source.try_recv() {
@@ -210,9 +275,9 @@ unsafe fn poll_or_done<T>(
                 Err(TryRecvError::Closed) => return Poll::Ready(None),
                 Err(TryRecvError::Empty) => {}
             }
-            state.sources = Box::new([RecvState::default()]);
+            state.more().make_sources(1);
         }
-        let source = &mut state.sources[0];
+        let source = &mut state.more().first.state;
         // SAFETY: the caller's contract, which covers the boxed source state.
         if let Poll::Ready(v) = unsafe { poll_recv(&a.source, cx, source) } {
             finish_done(&a.ctx, state);
@@ -225,9 +290,7 @@ unsafe fn poll_or_done<T>(
         Poll::Ready(_) => {
             // Done: no more values. Withdraw from the source (a value already
             // handed to us there goes back to the channel).
-            if let Some(source) = state.sources.first_mut() {
-                cancel_recv(&a.source, source);
-            }
+            cancel_or_done_source(a, state);
             Poll::Ready(None)
         }
     }
@@ -246,7 +309,7 @@ unsafe fn poll_merge<T>(
     state: &mut RecvState<T>,
 ) -> Poll<Option<T>> {
     let n = m.sources.len();
-    if state.sources.len() != n {
+    if state.sources_made() != n {
         // First poll: nothing is registered yet. A value ready now (or the end)
         // needs no registration with any source, and no states.
         match m.try_recv() {
@@ -254,19 +317,19 @@ unsafe fn poll_merge<T>(
             Err(TryRecvError::Closed) => return Poll::Ready(None),
             Err(TryRecvError::Empty) => {}
         }
-        state.sources = (0..n).map(|_| RecvState::default()).collect();
+        state.more().make_sources(n);
     }
     if !m.is_done() {
         let start = m.start();
         let mut open = false;
         for k in 0..n {
             let i = (start + k) % n;
-            let sub = &mut state.sources[i];
+            let sub = state.more().source(i);
             if sub.closed {
                 continue;
             }
             // SAFETY: the caller's contract, which covers the sub-states.
-            match unsafe { poll_recv(&m.sources[i], cx, sub) } {
+            match unsafe { poll_recv(&m.sources[i], cx, &mut sub.state) } {
                 Poll::Ready(Some(v)) => {
                     cancel_merge_sources(m, state, Some(i));
                     if let Some(ctx) = &m.ctx {
@@ -301,10 +364,20 @@ unsafe fn poll_merge<T>(
 /// Withdraws the receives on a merge's sources, except `keep` (the one that just
 /// completed). A value already handed to one of them goes back to its channel.
 fn cancel_merge_sources<T>(m: &Merge<T>, state: &mut RecvState<T>, keep: Option<usize>) {
-    for (i, (source, sub)) in m.sources.iter().zip(state.sources.iter_mut()).enumerate() {
+    let Some(more) = state.more.as_deref_mut() else {
+        return;
+    };
+    for (i, (source, sub)) in m.sources.iter().zip(more.sources()).enumerate() {
         if Some(i) != keep && !sub.closed {
-            cancel_recv(source, sub);
+            cancel_recv(source, &mut sub.state);
         }
+    }
+}
+
+/// Withdraws an or-done receive from its source, if it got that far.
+fn cancel_or_done_source<T>(a: &OrDone<T>, state: &mut RecvState<T>) {
+    if let Some(more) = state.more.as_deref_mut().filter(|m| m.made > 0) {
+        cancel_recv(&a.source, &mut more.first.state);
     }
 }
 
@@ -321,16 +394,14 @@ fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
         if let Some(ctx) = &m.ctx {
             finish_done(ctx, state);
         }
-        if state.sources.len() == m.sources.len() {
+        if state.sources_made() == m.sources.len() {
             cancel_merge_sources(m, state, None);
         }
         return;
     }
     if let RecvInner::OrDone(a) = &rx.inner {
         finish_done(&a.ctx, state);
-        if let Some(source) = state.sources.first_mut() {
-            cancel_recv(&a.source, source);
-        }
+        cancel_or_done_source(a, state);
         return;
     }
     if let RecvInner::Done(ctx) = &rx.inner {
@@ -412,10 +483,10 @@ impl<T> Drop for RecvFuture<'_, T> {
             cancel_recv(self.receiver, &mut self.state);
         }
         if let RecvInner::Chan(_) = &self.receiver.inner {
-            debug_assert!(self.state.timer.is_none() && self.state.sources.is_empty());
+            debug_assert!(self.state.more.is_none());
             // SAFETY: `state` is dropped only here, once. A channel's receive uses
-            // `wait` alone: `timer` is `None` and `sources` an empty slice, which
-            // own nothing, so leaving them undropped frees all there is.
+            // `wait` alone: `more` is `None`, which owns nothing, so leaving it
+            // undropped frees all there is.
             unsafe { std::ptr::drop_in_place(&mut self.state.wait) };
         } else {
             // SAFETY: `state` is dropped only here, once.

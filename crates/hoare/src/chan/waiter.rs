@@ -44,6 +44,7 @@
 
 use std::collections::VecDeque;
 use std::marker::PhantomPinned;
+use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
@@ -442,13 +443,19 @@ pub(crate) struct AsyncWait<T> {
     pub(crate) registered: bool,
     /// Identity of the waker stored at registration (owner-only copy), to notice
     /// when a later poll brings a different one.
-    waker_id: Option<(usize, usize)>,
+    /// (The vtable address is never null, so `None` costs no extra word.)
+    waker_id: Option<WakerId>,
 }
 
 /// A waker's identity: its data and vtable addresses (what `Waker::will_wake` compares).
+type WakerId = (usize, NonZeroUsize);
+
+/// `None` only if the vtable address were null, which a reference never is (and
+/// then no two wakers compare the same, which merely costs a re-registration).
 #[inline]
-fn waker_id(waker: &Waker) -> (usize, usize) {
-    (waker.data() as usize, waker.vtable() as *const _ as usize)
+fn waker_id(waker: &Waker) -> Option<WakerId> {
+    let vtable = NonZeroUsize::new(waker.vtable() as *const _ as usize)?;
+    Some((waker.data() as usize, vtable))
 }
 
 impl<T> Default for AsyncWait<T> {
@@ -466,7 +473,7 @@ impl<T> AsyncWait<T> {
     /// Whether `waker` is the one stored at registration.
     #[inline]
     pub(crate) fn same_waker(&self, waker: &Waker) -> bool {
-        self.waker_id == Some(waker_id(waker))
+        self.waker_id.is_some() && self.waker_id == waker_id(waker)
     }
 
     /// Prepares the waiter for a new registration with `waker`.
@@ -478,7 +485,7 @@ impl<T> AsyncWait<T> {
         self.waiter.reset();
         // SAFETY: the caller's contract.
         unsafe { self.waiter.set_waker(waker) };
-        self.waker_id = Some(waker_id(waker));
+        self.waker_id = waker_id(waker);
         self
     }
 
@@ -489,7 +496,7 @@ impl<T> AsyncWait<T> {
             waiter: Waiter::with(Unparker::Task(waker.clone())),
             packet: Packet::new(None),
             registered: false,
-            waker_id: Some(waker_id(waker)),
+            waker_id: waker_id(waker),
         }
     }
 }
