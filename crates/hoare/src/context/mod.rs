@@ -466,7 +466,7 @@ impl Context {
         self.err().is_some()
     }
 
-    /// The waiters of `done()` (a queue made on first use), for the done receiver.
+    /// The waiters of `done()`, for the done receiver.
     pub(crate) fn done_waiters(&self) -> Option<&crate::chan::queue::WaitQueue> {
         self.state().map(CancelState::waiters)
     }

@@ -41,7 +41,7 @@ use std::time::Instant;
 
 use super::{Error, Node};
 use crate::chan::queue::WaitQueue;
-use crate::loom::{AtomicPtr, AtomicU8, AtomicUsize, Mutex, MutexGuard};
+use crate::loom::{AtomicU8, AtomicUsize, SpinGuard, SpinLock};
 
 // The status bits of `CancelState::state`, and one flag.
 const LIVE: u8 = 0;
@@ -59,12 +59,13 @@ pub(crate) type Cause = Arc<dyn StdError + Send + Sync + 'static>;
 /// touch first, after the node's reference counts.
 #[repr(C)]
 pub(crate) struct CancelState {
-    /// The queue of the threads and tasks waiting on `done()`, made by the first
-    /// of them (most contexts are never waited on): null until then, never
-    /// changed after, freed with the state. All are woken by the cancellation.
-    waiters: AtomicPtr<WaitQueue>,
     /// The status (`LIVE`, `CANCELED` or `DEADLINE`) and the `ATTACHED` flag.
     state: AtomicU8,
+    /// The queue of the threads and tasks waiting on `done()`; all are woken by
+    /// the cancellation. Kept in the node: a queue allocated apart by the first
+    /// waiter costs every waited-on context a second cache miss when a wide tree
+    /// is cancelled, more than the bytes it saves the contexts nobody waits on.
+    waiters: WaitQueue,
     /// When the context expires, if ever (never later than its parent's).
     pub(crate) deadline: Option<Instant>,
     /// This node's index in the `children` of the node that lists it. Guarded by
@@ -75,7 +76,7 @@ pub(crate) struct CancelState {
     /// already holds it: one reference count less per child. `None` if it was
     /// never listed. Set once; taken only when the node is dropped.
     listing: Option<Option<Arc<Node>>>,
-    inner: Mutex<Inner>,
+    inner: SpinLock<Inner>,
 }
 
 /// A cancelable node's link to the node that lists it: that node (`None`: the
@@ -114,8 +115,12 @@ impl fmt::Debug for CancelState {
     }
 }
 
-fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    crate::loom::lock(m)
+/// Locks a node's fields. Every critical section is a few dozen instructions
+/// that never block or run user code (at most a vector grows), so a spin lock
+/// serves: one compare-and-swap to lock and a plain store to unlock, where a
+/// creation or cancellation of a child takes the parent's lock twice.
+fn lock(m: &SpinLock<Inner>) -> SpinGuard<'_, Inner> {
+    m.lock()
 }
 
 impl CancelState {
@@ -132,8 +137,8 @@ impl CancelState {
             // ORDERING: published with the node (under the listing node's lock).
             slot: AtomicUsize::new(slot),
             listing,
-            inner: Mutex::new(Inner::default()),
-            waiters: AtomicPtr::new(std::ptr::null_mut()),
+            inner: SpinLock::new(Inner::default()),
+            waiters: WaitQueue::new(),
         }
     }
 
@@ -160,71 +165,20 @@ impl CancelState {
         self.listing.take().flatten()
     }
 
-    /// The wait queue of `done()`, made on first use.
+    /// The wait queue of `done()`.
     ///
     /// # Memory ordering
-    /// A waiter makes the queue (a SeqCst swap), registers in it, and then loads
-    /// the status (SeqCst); a cancel moves the status (a SeqCst swap) and then
-    /// loads the queue pointer (SeqCst, in [`wake_waiters`](Self::wake_waiters)).
-    /// If the cancel sees no queue, the queue was made after the status moved in
-    /// the single total order, so the waiter's load sees the context done.
-    /// Otherwise the queue's own protocol applies (`WaitQueue::disconnect_all`).
+    /// A waiter registers in the queue and then loads the status (SeqCst); a
+    /// cancel moves the status (a SeqCst read-modify-write) and then wakes the
+    /// queue ([`wake_waiters`](Self::wake_waiters)): the queue's own protocol
+    /// (`WaitQueue::disconnect_all`), as for a channel's close.
     pub(crate) fn waiters(&self) -> &WaitQueue {
-        // ORDERING: SeqCst, as explained above (a waiter that finds the queue made
-        // by another orders its status load after that making through this).
-        let queue = self.waiters.load(Ordering::SeqCst);
-        if queue.is_null() {
-            return self.make_waiters();
-        }
-        // SAFETY: a non-null pointer is a `Box` leaked by `make_waiters`, freed
-        // only when the state is dropped, which `&self` outlives.
-        unsafe { &*queue }
-    }
-
-    #[cold]
-    fn make_waiters(&self) -> &WaitQueue {
-        let new = Box::into_raw(Box::new(WaitQueue::new()));
-        // ORDERING: SeqCst, see `waiters`.
-        match self.waiters.compare_exchange(
-            std::ptr::null_mut(),
-            new,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        ) {
-            // SAFETY: `new` is now the state's queue, freed with the state.
-            Ok(_) => unsafe { &*new },
-            Err(made) => {
-                // SAFETY: `new` is ours alone: it was never shared.
-                drop(unsafe { Box::from_raw(new) });
-                // SAFETY: as in `waiters`.
-                unsafe { &*made }
-            }
-        }
-    }
-
-    /// Prefetches the wait queue, if there is one (see [`cancel`]).
-    fn prefetch_waiters(&self) {
-        // ORDERING: only a hint: a queue made meanwhile is just not prefetched.
-        let queue = self.waiters.load(Ordering::Relaxed);
-        if !queue.is_null() {
-            prefetch(queue.cast());
-            prefetch(queue.cast::<u8>().wrapping_add(64));
-        }
+        &self.waiters
     }
 
     /// Wakes every waiter of `done()`; the caller has just moved the status.
     fn wake_waiters(&self) {
-        // ORDERING: see `waiters`. The caller's swap and this load are ordered in
-        // the single total order already; loom models SeqCst accesses more weakly
-        // than that, so its builds spell the ordering out with a fence (pairing
-        // with the one in `WaitQueue::register`).
-        #[cfg(loom)]
-        crate::loom::fence(Ordering::SeqCst);
-        let queue = self.waiters.load(Ordering::SeqCst);
-        if !queue.is_null() {
-            // SAFETY: as in `waiters`.
-            unsafe { &*queue }.disconnect_all();
-        }
+        self.waiters.disconnect_all();
     }
 
     /// Marks the node `ATTACHED` (the caller holds its lock, about to add a child
@@ -249,18 +203,6 @@ impl CancelState {
         let err = self.err()?;
         let given = lock(&self.inner).cause.clone();
         Some(given.unwrap_or_else(|| Arc::new(err)))
-    }
-}
-
-impl Drop for CancelState {
-    fn drop(&mut self) {
-        // ORDERING: `&mut self`: nobody else can reach the state now.
-        let queue = self.waiters.load(Ordering::Relaxed);
-        if !queue.is_null() {
-            // SAFETY: the queue was leaked by `make_waiters` for this state, and
-            // nothing can use it any more.
-            drop(unsafe { Box::from_raw(queue) });
-        }
     }
 }
 
@@ -332,14 +274,10 @@ pub(crate) fn cancel(node: &Arc<Node>, err: Error, cause: Option<Cause>) {
     let mut stack: Vec<Arc<Node>> = Vec::new();
     cancel_one(node, code, &cause, true, &mut stack);
     while let Some(n) = stack.pop() {
-        // A wide tree's nodes and wait queues are mostly out of the cache: start
-        // loading those of the next two nodes now, in two steps (the queue's
-        // address is in the node).
-        if let [.., second, first] = stack.as_slice() {
-            prefetch_node(second);
-            if let Some(s) = first.own_state() {
-                s.prefetch_waiters();
-            }
+        // A wide tree's nodes are mostly out of the cache: start loading the
+        // next one's now.
+        if let [.., next] = stack.as_slice() {
+            prefetch_node(next);
         }
         cancel_one(&n, code, &cause, false, &mut stack);
     }
@@ -360,11 +298,14 @@ fn prefetch(p: *const u8) {
 }
 
 /// Prefetches the lines of `node` that a cancel touches: its reference counts
-/// and the first fields of its cancel state.
+/// (16 bytes before it), its status and its wait queue (its first 80 bytes, as
+/// `Node` and `CancelState` are laid out in order). Addresses less than a line
+/// apart reach every line of that span, however it is aligned.
 fn prefetch_node(node: &Arc<Node>) {
     let p = Arc::as_ptr(node).cast::<u8>();
     prefetch(p.wrapping_sub(16));
-    prefetch(p.wrapping_add(48));
+    prefetch(p.wrapping_add(32));
+    prefetch(p.wrapping_add(79));
 }
 
 /// Cancels one node; moves its children onto `stack`. Only the node canceled
@@ -600,7 +541,7 @@ mod tests {
     }
 
     #[test]
-    fn the_wait_queue_is_made_by_the_first_waiter_and_freed_with_the_node() {
+    fn every_waiter_is_woken_and_a_late_one_returns_at_once() {
         let (ctx, cancel) = Context::background().with_cancel();
         let (idle, _cancel_idle) = ctx.with_cancel(); // nobody waits on it
         let waiters: Vec<_> = (0..2)
