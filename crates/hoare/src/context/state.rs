@@ -224,7 +224,7 @@ pub(crate) fn make_child(
             if direct { None } else { Some(parent.clone()) },
             pi.children.len(),
         );
-        let child = new_in_place(|| make(Some(link)));
+        let child = Arc::new(make(Some(link)));
         pi.children.push(child.clone());
         return child;
     }
@@ -240,22 +240,6 @@ pub(crate) fn make_child(
         }
     }
     child
-}
-
-/// `Arc::new(make())`, with the node written straight into the allocation rather
-/// than built on the stack and copied (a node is over a hundred bytes, and making
-/// children is a hot path).
-fn new_in_place(make: impl FnOnce() -> Node) -> Arc<Node> {
-    let mut arc = Arc::<Node>::new_uninit();
-    match Arc::get_mut(&mut arc) {
-        Some(slot) => {
-            slot.write(make());
-            // SAFETY: the slot was just initialised, and nothing else refers to it.
-            unsafe { arc.assume_init() }
-        }
-        // Unreachable (the allocation is new, so unique), but never unsound.
-        None => Arc::new(make()),
-    }
 }
 
 /// Cancels `node` (a cancelable node) and every descendant, with `err` and `cause`
@@ -490,7 +474,7 @@ pub(crate) fn children(node: &Node) -> usize {
         .map_or(0, |s| lock(&s.inner).children.len())
 }
 
-/// Small cases of the child list and the in-place node construction, sized to run
+/// Small cases of the child list and the node construction, sized to run
 /// under miri as well.
 #[cfg(all(test, not(loom)))]
 mod tests {
