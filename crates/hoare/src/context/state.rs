@@ -115,10 +115,10 @@ impl fmt::Debug for CancelState {
     }
 }
 
-/// Locks a node's fields. Every critical section is a few dozen instructions
-/// that never block or run user code (at most a vector grows), so a spin lock
-/// serves: one compare-and-swap to lock and a plain store to unlock, where a
-/// creation or cancellation of a child takes the parent's lock twice.
+/// Locks a node's fields. Every critical section is short, never blocks and runs
+/// no user code (at most a vector grows, or a child node is allocated), so a spin
+/// lock serves: one compare-and-swap to lock and a plain store to unlock, where
+/// making and canceling a child takes the parent's lock twice.
 fn lock(m: &SpinLock<Inner>) -> SpinGuard<'_, Inner> {
     m.lock()
 }
