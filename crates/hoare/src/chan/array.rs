@@ -81,6 +81,58 @@ impl<T> Channel<T> {
         }
     }
 
+    /// One attempt at the common case of [`Channel::try_send`]: the slot at `tail`
+    /// is empty and no other sender takes it first. Gives `msg` back otherwise
+    /// (full, closed, or a lost race), for the full version to decide.
+    #[inline(always)]
+    fn try_send_once(&self, msg: T) -> Result<(), T> {
+        // ORDERING: as in `try_send`.
+        let tail = self.tail.load(Ordering::Relaxed);
+        let slot = self.buffer.get(tail & (self.mark_bit - 1));
+        if tail & self.mark_bit == 0
+            && slot.stamp.load(Ordering::Acquire) == tail
+            && self
+                .tail
+                .compare_exchange_weak(tail, self.next(tail), Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+        {
+            // SAFETY: as in `try_send`: the CAS at a slot stamped `tail` gives sole
+            // write access to the empty slot until the new stamp is published.
+            slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
+            // ORDERING: as in `try_send`.
+            slot.stamp.store(tail + 1, Ordering::Release);
+            self.receivers.notify_one();
+            return Ok(());
+        }
+        Err(msg)
+    }
+
+    /// One attempt at the common case of [`Channel::try_recv`]: the slot at `head`
+    /// is full and no other receiver takes it first. `None` otherwise (empty,
+    /// closed, or a lost race), for the full version to decide.
+    #[inline(always)]
+    fn try_recv_once(&self) -> Option<T> {
+        let head = self.head.load(Ordering::Relaxed);
+        let slot = self.buffer.get(head & (self.mark_bit - 1));
+        // ORDERING: as in `try_recv`.
+        if slot.stamp.load(Ordering::Acquire) == head + 1
+            && self
+                .head
+                .compare_exchange_weak(head, self.next(head), Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+        {
+            // SAFETY: as in `try_recv`: stamp `head + 1` says the slot holds a
+            // value, and the CAS makes this thread its only reader.
+            let msg = slot.msg.with_mut(|p| unsafe { (*p).assume_init_read() });
+            // ORDERING: as in `try_recv`.
+            slot.stamp
+                .store(head.wrapping_add(self.one_lap), Ordering::Release);
+            self.senders.notify_one();
+            return Some(msg);
+        }
+        None
+    }
+
     /// Claims a slot and writes `msg` into it, without blocking.
     #[inline]
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
@@ -252,7 +304,30 @@ impl<T> Channel<T> {
     }
 
     /// One poll of an async send. `msg` holds the value until it is sent.
+    ///
+    /// A future's first poll makes one attempt before anything else: on a channel
+    /// with room that is the whole send, inlined into the caller.
+    #[inline]
     pub(crate) fn poll_send(
+        &self,
+        cx: &mut Context<'_>,
+        msg: &mut Option<T>,
+        w: &mut Option<AsyncWait<T>>,
+    ) -> Poll<Result<(), T>> {
+        if w.is_none() {
+            let Some(m) = msg.take() else {
+                return Poll::Ready(Ok(()));
+            };
+            match self.try_send_once(m) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err(m) => *msg = Some(m),
+            }
+        }
+        self.poll_send_slow(cx, msg, w)
+    }
+
+    #[inline(never)]
+    fn poll_send_slow(
         &self,
         cx: &mut Context<'_>,
         msg: &mut Option<T>,
@@ -285,8 +360,24 @@ impl<T> Channel<T> {
         }
     }
 
-    /// One poll of an async receive.
+    /// One poll of an async receive; as [`Channel::poll_send`], a first poll
+    /// makes one inlined attempt before anything else.
+    #[inline]
     pub(crate) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        w: &mut Option<AsyncWait<T>>,
+    ) -> Poll<Option<T>> {
+        if w.is_none() {
+            if let Some(msg) = self.try_recv_once() {
+                return Poll::Ready(Some(msg));
+            }
+        }
+        self.poll_recv_slow(cx, w)
+    }
+
+    #[inline(never)]
+    fn poll_recv_slow(
         &self,
         cx: &mut Context<'_>,
         w: &mut Option<AsyncWait<T>>,

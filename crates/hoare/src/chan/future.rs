@@ -56,6 +56,7 @@ impl<'a, T> SendFuture<'a, T> {
 impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: nothing is moved out of `this`; `state` is only used in place, and
         // `Drop` withdraws its registration before it goes away.
@@ -82,10 +83,18 @@ impl<T> Future for SendFuture<'_, T> {
 }
 
 impl<T> Drop for SendFuture<'_, T> {
+    #[inline]
     fn drop(&mut self) {
-        if self.done {
-            return;
+        if !self.done {
+            self.cancel();
         }
+    }
+}
+
+impl<T> SendFuture<'_, T> {
+    /// Withdraws an unfinished send.
+    #[inline(never)]
+    fn cancel(&mut self) {
         if let Some(shared) = &self.sender.shared {
             match shared.flavor() {
                 FlavorRef::Array(c) => c.cancel_send(&mut self.state),
@@ -455,6 +464,7 @@ impl<'a, T> RecvFuture<'a, T> {
 impl<T> Future for RecvFuture<'_, T> {
     type Output = Option<T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         // SAFETY: as in `SendFuture::poll`.
         let this = unsafe { self.get_unchecked_mut() };
@@ -467,6 +477,8 @@ impl<T> Future for RecvFuture<'_, T> {
             RecvInner::Chan(Handle::Zero(s)) => unsafe {
                 s.chan.poll_recv(cx, &mut this.state.wait)
             },
+            // The buffered one too: its first try is inlined here.
+            RecvInner::Chan(Handle::Array(s)) => s.chan.poll_recv(cx, &mut this.state.wait),
             // SAFETY: as above.
             _ => unsafe { poll_recv(this.receiver, cx, &mut this.state) },
         };
@@ -478,7 +490,19 @@ impl<T> Future for RecvFuture<'_, T> {
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
+    #[inline]
     fn drop(&mut self) {
+        if self.done && self.state.wait.is_none() && self.state.more.is_none() {
+            return; // completed without waiting: nothing queued, nothing owned
+        }
+        self.finish();
+    }
+}
+
+impl<T> RecvFuture<'_, T> {
+    /// Withdraws an unfinished receive and drops the wait state.
+    #[inline(never)]
+    fn finish(&mut self) {
         if !self.done {
             cancel_recv(self.receiver, &mut self.state);
         }
