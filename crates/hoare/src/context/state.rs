@@ -144,6 +144,7 @@ impl CancelState {
 
     /// The error, if the context is done (a passed deadline is noticed by
     /// [`check`], not here).
+    #[inline]
     pub(crate) fn err(&self) -> Option<Error> {
         // ORDERING: SeqCst, against the SeqCst swap in `cancel_one`: it orders
         // this load after a waiter's registration (see
