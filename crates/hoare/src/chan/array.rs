@@ -256,6 +256,7 @@ impl<T> Channel<T> {
     }
 
     /// Sends, blocking until there is room, the channel closes, or `deadline`.
+    #[inline]
     pub(crate) fn send(
         &self,
         mut msg: T,
@@ -282,6 +283,7 @@ impl<T> Channel<T> {
     }
 
     /// Receives, blocking until a value arrives, the channel closes, or `deadline`.
+    #[inline]
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         loop {
             let mut backoff = Backoff::new();
