@@ -107,6 +107,7 @@ impl WaitQueue {
     /// calling; a party registering stores `is_empty` and, after a SeqCst fence,
     /// re-checks that state (with a SeqCst load). So if `is_empty` still reads true
     /// here, that party will see the close itself, and there is nobody to wake.
+    #[inline]
     pub(crate) fn disconnect_all(&self) {
         // ORDERING: the caller's SeqCst write and this SeqCst load are ordered in
         // the single total order already; loom models SeqCst accesses more weakly
@@ -114,9 +115,13 @@ impl WaitQueue {
         // with the one in `register`).
         #[cfg(loom)]
         fence(Ordering::SeqCst);
-        if self.is_empty.load(Ordering::SeqCst) {
-            return;
+        if !self.is_empty.load(Ordering::SeqCst) {
+            self.disconnect_all_slow();
         }
+    }
+
+    #[cold]
+    fn disconnect_all_slow(&self) {
         // The first waiter is woken without a list: a done channel or a closed
         // channel mostly has one.
         let (first, others): (Option<Unparker>, Vec<Unparker>) = {
