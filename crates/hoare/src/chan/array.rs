@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
-use super::buffer::Buffer;
+use super::buffer::{Buffer, Slot};
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::queue::WaitQueue;
 use super::waiter::{AsyncWait, Operation, Waiter};
@@ -81,6 +81,41 @@ impl<T> Channel<T> {
         }
     }
 
+    /// Writes `msg` into `slot`, claimed at position `tail`, and hands it to the
+    /// receivers.
+    ///
+    /// # Safety
+    /// This thread won the CAS that moved `tail` past the slot while its stamp
+    /// was `tail`: it alone may write the slot, which holds no value, until the
+    /// new stamp is published.
+    #[inline(always)]
+    unsafe fn fill(&self, slot: &Slot<T>, tail: usize, msg: T) {
+        // SAFETY: the caller's contract.
+        slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
+        // ORDERING: Release publishes the value to the receiver that
+        // Acquire-loads stamp `tail + 1`.
+        slot.stamp.store(tail + 1, Ordering::Release);
+        self.receivers.notify_one();
+    }
+
+    /// Takes the value out of `slot`, claimed at position `head`, and hands the
+    /// slot to the senders.
+    ///
+    /// # Safety
+    /// This thread won the CAS that moved `head` past the slot while its stamp
+    /// was `head + 1`: the slot holds an initialised value and this thread is
+    /// its only reader.
+    #[inline(always)]
+    unsafe fn empty(&self, slot: &Slot<T>, head: usize) -> T {
+        // SAFETY: the caller's contract.
+        let msg = slot.msg.with_mut(|p| unsafe { (*p).assume_init_read() });
+        // ORDERING: Release hands the now-empty slot to the sender of the next lap.
+        slot.stamp
+            .store(head.wrapping_add(self.one_lap), Ordering::Release);
+        self.senders.notify_one();
+        msg
+    }
+
     /// One attempt at the common case of [`Channel::try_send`]: the slot at `tail`
     /// is empty and no other sender takes it first. Gives `msg` back otherwise
     /// (full, closed, or a lost race), for the full version to decide.
@@ -96,12 +131,8 @@ impl<T> Channel<T> {
                 .compare_exchange_weak(tail, self.next(tail), Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
         {
-            // SAFETY: as in `try_send`: the CAS at a slot stamped `tail` gives sole
-            // write access to the empty slot until the new stamp is published.
-            slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
-            // ORDERING: as in `try_send`.
-            slot.stamp.store(tail + 1, Ordering::Release);
-            self.receivers.notify_one();
+            // SAFETY: the CAS above, at a slot stamped `tail`.
+            unsafe { self.fill(slot, tail, msg) };
             return Ok(());
         }
         Err(msg)
@@ -121,14 +152,8 @@ impl<T> Channel<T> {
                 .compare_exchange_weak(head, self.next(head), Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
         {
-            // SAFETY: as in `try_recv`: stamp `head + 1` says the slot holds a
-            // value, and the CAS makes this thread its only reader.
-            let msg = slot.msg.with_mut(|p| unsafe { (*p).assume_init_read() });
-            // ORDERING: as in `try_recv`.
-            slot.stamp
-                .store(head.wrapping_add(self.one_lap), Ordering::Release);
-            self.senders.notify_one();
-            return Some(msg);
+            // SAFETY: the CAS above, at a slot stamped `head + 1`.
+            return Some(unsafe { self.empty(slot, head) });
         }
         None
     }
@@ -156,14 +181,8 @@ impl<T> Channel<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        // SAFETY: winning the CAS at a slot whose stamp was `tail`
-                        // gives this thread sole write access to the slot until it
-                        // publishes the new stamp; the slot holds no value.
-                        slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
-                        // ORDERING: Release publishes the value to the receiver
-                        // that Acquire-loads stamp `tail + 1`.
-                        slot.stamp.store(tail + 1, Ordering::Release);
-                        self.receivers.notify_one();
+                        // SAFETY: we won the CAS at a slot whose stamp was `tail`.
+                        unsafe { self.fill(slot, tail, msg) };
                         return Ok(());
                     }
                     Err(t) => {
@@ -205,15 +224,8 @@ impl<T> Channel<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        // SAFETY: stamp `head + 1` says the slot holds an initialised
-                        // value, and winning the CAS makes this thread its only reader.
-                        let msg = slot.msg.with_mut(|p| unsafe { (*p).assume_init_read() });
-                        // ORDERING: Release hands the now-empty slot to the sender of
-                        // the next lap.
-                        slot.stamp
-                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
-                        self.senders.notify_one();
-                        return Ok(msg);
+                        // SAFETY: we won the CAS at a slot whose stamp was `head + 1`.
+                        return Ok(unsafe { self.empty(slot, head) });
                     }
                     Err(h) => {
                         head = h;
