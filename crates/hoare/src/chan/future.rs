@@ -500,7 +500,8 @@ impl<T> Drop for RecvFuture<'_, T> {
 }
 
 impl<T> RecvFuture<'_, T> {
-    /// Withdraws an unfinished receive and drops the wait state.
+    /// Withdraws an unfinished receive and drops the wait state. Called once,
+    /// from `Drop` only: it drops `state`.
     #[inline(never)]
     fn finish(&mut self) {
         if !self.done {
