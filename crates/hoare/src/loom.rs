@@ -173,8 +173,10 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     }
 }
 
-/// A lock for critical sections of a few dozen instructions that never block:
-/// test-and-set, then backing off (spinning, then yielding) while it is held.
+/// A lock for short critical sections that never block or run user code (the
+/// unbuffered channel's state; a context's children, where at most a vector grows
+/// or a child node is allocated): test-and-set, then backing off (spinning, then
+/// yielding) while it is held.
 ///
 /// Uncontended, it costs one compare-and-swap to lock and one plain store to
 /// unlock, where `std::sync::Mutex` pays a second read-modify-write on unlock (to
