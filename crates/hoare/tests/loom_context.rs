@@ -2,7 +2,8 @@
 //! `done()`, a cancel racing a select on `done()`, a parent's cancel racing the
 //! creation of a child, a child's cancel racing its parent's, a cancel with a
 //! cause racing one without, and a cancel racing a send into an or-done receive
-//! (blocking and async), and the same for a fan-in receive.
+//! (blocking and async, on a buffered and on an unbuffered source), and the same
+//! for a fan-in receive.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p hoare --release --test loom_context`.
 #![cfg(loom)]
@@ -181,4 +182,43 @@ fn cancel_races_a_send_into_a_fan_in_receive() {
 #[test]
 fn cancel_races_a_send_into_an_async_fan_in_receive() {
     cancel_races_a_send_into(fan_in_of_both, true);
+}
+
+/// An async or-done receive on an unbuffered source waits in the source alone; the
+/// context's cancel reaches it through the receiver's hook. Racing a send and the
+/// cancel: the receive returns the value (and the send succeeds) or `None` (and
+/// the send fails once the receiver is gone): a value is never lost, and the
+/// receive always ends.
+#[test]
+fn cancel_races_a_send_into_an_async_or_done_receive_on_an_unbuffered_source() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (tx, rx) = chan::<u32>(0);
+        let guarded = hoare::pattern::or_done(&ctx, rx);
+        // The receiver is dropped when its thread ends: the last receiver.
+        let receiver = thread::spawn(move || loom::future::block_on(guarded.recv_async()));
+        let sender = thread::spawn(move || tx.send(1));
+        cancel.cancel();
+        let got = receiver.join().unwrap();
+        let sent = sender.join().unwrap();
+        match got {
+            Some(1) => assert!(sent.is_ok()),
+            None => assert_eq!(sent.map_err(|e| e.0), Err(1), "the send fails, not lost"),
+            other => panic!("unexpected {other:?}"),
+        }
+    });
+}
+
+/// With no sender, the cancel alone must end that receive: either the receive
+/// sees the context done after registering, or the hook finds its entry.
+#[test]
+fn cancel_ends_an_async_or_done_receive_on_an_unbuffered_source() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (_tx, rx) = chan::<u32>(0);
+        let guarded = hoare::pattern::or_done(&ctx, rx);
+        let receiver = thread::spawn(move || loom::future::block_on(guarded.recv_async()));
+        cancel.cancel();
+        assert_eq!(receiver.join().unwrap(), None);
+    });
 }

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
+use super::done_hook::DoneHook;
 use super::error::{SendError, TryRecvError};
 use super::merge::Merge;
 use super::receiver::{OrDone, RecvInner};
@@ -275,6 +276,10 @@ unsafe fn poll_or_done<T>(
     cx: &mut Context<'_>,
     state: &mut RecvState<T>,
 ) -> Poll<Option<T>> {
+    if let Some(hook) = &a.hook {
+        // SAFETY: the caller's contract.
+        return unsafe { poll_hooked(a, hook, cx, state) };
+    }
     if !a.ctx.is_done() {
         if state.sources_made() == 0 {
             // First poll: nothing is registered yet. A value ready now (or the
@@ -303,6 +308,36 @@ unsafe fn poll_or_done<T>(
             Poll::Ready(None)
         }
     }
+}
+
+/// One poll of a receive on an or-done receiver with a [`DoneHook`] (an
+/// unbuffered source): it waits in the source alone, and the hook wakes it when
+/// the context is done.
+///
+/// # Safety
+/// As for [`poll_recv`].
+#[inline]
+unsafe fn poll_hooked<T>(
+    a: &OrDone<T>,
+    hook: &DoneHook<T>,
+    cx: &mut Context<'_>,
+    state: &mut RecvState<T>,
+) -> Poll<Option<T>> {
+    let (chan, oper) = (hook.chan(), hook.oper());
+    if !a.ctx.is_done() {
+        // SAFETY: the caller's contract.
+        match unsafe { chan.poll_recv_as(cx, &mut state.wait, oper) } {
+            Poll::Ready(v) => return Poll::Ready(v),
+            // Registered (under the channel's lock) before this look: a cancel
+            // after it finds our entry, and one before it is seen here.
+            Poll::Pending if !a.ctx.is_done() => return Poll::Pending,
+            Poll::Pending => {}
+        }
+    }
+    // Done: withdraw, unless a sender handed us a value meanwhile. Then we have
+    // received it (its sender was told so): deliver it, as a select that found
+    // both cases ready may.
+    Poll::Ready(chan.withdraw_recv_as(&mut state.wait, oper))
 }
 
 /// One poll of a receive on a merge receiver: a value of any source (scanned from
@@ -409,6 +444,10 @@ fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
         return;
     }
     if let RecvInner::OrDone(a) = &rx.inner {
+        if let Some(hook) = &a.hook {
+            hook.chan().cancel_recv_as(&mut state.wait, hook.oper());
+            return;
+        }
         finish_done(&a.ctx, state);
         cancel_or_done_source(a, state);
         return;

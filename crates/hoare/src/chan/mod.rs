@@ -92,6 +92,7 @@
 
 pub(crate) mod array;
 mod buffer;
+mod done_hook;
 mod error;
 mod future;
 mod merge;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::done_hook::DoneHook;
 use super::error::{RecvTimeoutError, TryRecvError};
 use super::future::{RecvFuture, RecvStream};
 use super::merge::Merge;
@@ -53,6 +54,9 @@ pub(crate) enum RecvInner<T> {
 pub(crate) struct OrDone<T> {
     pub(crate) source: Receiver<T>,
     pub(crate) ctx: Context,
+    /// For an unbuffered source and a context without a deadline: what wakes
+    /// async receives when the context is done, so they wait in the source alone.
+    pub(crate) hook: Option<Arc<DoneHook<T>>>,
 }
 
 impl<T> Receiver<T> {
@@ -384,7 +388,7 @@ fn recv_or_done<T>(a: &OrDone<T>, deadline: Option<Instant>) -> Result<T, RecvTi
     }
 }
 
-impl<T> Receiver<T> {
+impl<T: Send + 'static> Receiver<T> {
     /// A receiver of `source`'s values until `ctx` is done (then it reports
     /// closed), with no goroutine in between; `source` itself when `ctx` can never
     /// be done.
@@ -392,8 +396,12 @@ impl<T> Receiver<T> {
         if ctx.done_waiters().is_none() {
             return source;
         }
+        let hook = match &source.inner {
+            RecvInner::Chan(Handle::Zero(chan)) => DoneHook::new(&ctx, chan).map(Arc::new),
+            _ => None,
+        };
         Receiver {
-            inner: RecvInner::OrDone(Box::new(OrDone { source, ctx })),
+            inner: RecvInner::OrDone(Box::new(OrDone { source, ctx, hook })),
         }
     }
 }
@@ -444,6 +452,7 @@ impl<T> Clone for Receiver<T> {
                 inner: RecvInner::OrDone(Box::new(OrDone {
                     source: a.source.clone(),
                     ctx: a.ctx.clone(),
+                    hook: a.hook.clone(),
                 })),
             },
             RecvInner::Chan(s) => {

@@ -79,6 +79,26 @@ impl Operation {
     /// and a store rather than a compare-and-swap (see [`Entry::try_select`]).
     pub(crate) const SINGLE_LOCKED: Operation = Operation(usize::MAX);
 
+    /// The top bit marks an operation whose waiter's state changes only under the
+    /// lock of the one channel it is registered in ([`Operation::SINGLE_LOCKED`]
+    /// and the tagged ones). Case numbers never reach it.
+    const LOCKED: usize = !(usize::MAX >> 1);
+
+    /// An async receive on an unbuffered channel, as [`Operation::SINGLE_LOCKED`],
+    /// tagged with the address of the object that may wake it apart from the
+    /// channel's own parties (an or-done receiver's context hook): that object finds
+    /// its entries by this tag. `addr` is at least 2-aligned, so no tag equals
+    /// `SINGLE_LOCKED`.
+    pub(crate) const fn tagged(addr: usize) -> Self {
+        Operation((addr >> 1) | Self::LOCKED)
+    }
+
+    /// Whether this operation's waiter changes state only under its channel's lock.
+    #[inline]
+    pub(crate) const fn is_locked(self) -> bool {
+        self.0 & Self::LOCKED != 0
+    }
+
     pub(crate) fn id(self) -> usize {
         self.0
     }
@@ -367,7 +387,7 @@ impl Entry {
         // SAFETY: rule 1 keeps the waiter alive while we hold the lock of the queue
         // the entry was in; the caller's contract is rule 2.
         let waiter = unsafe { self.waiter.as_ref() };
-        if self.oper == Operation::SINGLE_LOCKED {
+        if self.oper.is_locked() {
             // SAFETY: such a waiter's state only changes under the lock we hold.
             unsafe { waiter.select_locked(self.oper.id()) }
         } else {
@@ -575,6 +595,18 @@ impl EntryQueueMut<'_> {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Keeps only the entries for which `keep` returns true; calls it once per
+    /// entry, oldest first.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
+        if self.head.as_ref().is_some_and(|e| !keep(e)) {
+            *self.head = None;
+        }
+        self.rest.retain(|e| keep(e));
+        if self.head.is_none() {
+            *self.head = self.rest.pop_front();
         }
     }
 

@@ -114,21 +114,21 @@ fn entry<T>(waiter: &Waiter, packet: &Packet<T>) -> Entry {
     }
 }
 
-/// The entry of an async operation's waiter. Its owner moves the waiter's state
-/// (withdraws) only while holding the channel's lock, so a selector claims it
-/// with a plain load and store ([`Operation::SINGLE_LOCKED`]).
+/// The entry of an async operation's waiter, as `oper` ([`Operation::SINGLE_LOCKED`]
+/// or a tagged one). Its owner moves the waiter's state (withdraws) only while
+/// holding the channel's lock, so a selector claims it with a plain load and store.
 #[inline]
-fn task_entry<T>(w: &AsyncWait<T>) -> Entry {
+fn task_entry<T>(w: &AsyncWait<T>, oper: Operation) -> Entry {
     Entry {
         waiter: (&w.waiter).into(),
-        oper: Operation::SINGLE_LOCKED,
+        oper,
         packet: &w.packet as *const Packet<T> as *mut (),
     }
 }
 
-/// Withdraws the entry of an async operation's waiter.
-fn remove_task<T>(mut queue: EntryQueueMut<'_>, w: &AsyncWait<T>) {
-    queue.remove(&w.waiter, Operation::SINGLE_LOCKED);
+/// Withdraws the entry of an async operation's waiter, registered as `oper`.
+fn remove_task<T>(mut queue: EntryQueueMut<'_>, w: &AsyncWait<T>, oper: Operation) {
+    queue.remove(&w.waiter, oper);
 }
 
 /// A waiting party this thread has selected: until [`Handoff::give`] or
@@ -322,10 +322,17 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Handles a poll of a registered operation. Returns `WAITING` (stay pending)
-    /// or the settled state. Re-registers when the task's waker changed.
+    /// Handles a poll of an operation registered as `oper`. Returns `WAITING`
+    /// (stay pending) or the settled state. Re-registers when the task's waker
+    /// changed.
     #[inline]
-    fn poll_registered(&self, cx: &mut Context<'_>, w: &mut AsyncWait<T>, is_send: bool) -> usize {
+    fn poll_registered(
+        &self,
+        cx: &mut Context<'_>,
+        w: &mut AsyncWait<T>,
+        is_send: bool,
+        oper: Operation,
+    ) -> usize {
         let s = w.waiter.state();
         if s != WAITING {
             return w.waiter.settled(s);
@@ -333,13 +340,19 @@ impl<T> Channel<T> {
         if w.same_waker(cx.waker()) {
             return WAITING; // a spurious poll
         }
-        self.reregister(cx, w, is_send)
+        self.reregister(cx, w, is_send, oper)
     }
 
     /// The task's waker changed while `w` waits: re-register with the new one,
     /// unless selected meanwhile. Returns as [`Channel::poll_registered`].
     #[cold]
-    fn reregister(&self, cx: &mut Context<'_>, w: &mut AsyncWait<T>, is_send: bool) -> usize {
+    fn reregister(
+        &self,
+        cx: &mut Context<'_>,
+        w: &mut AsyncWait<T>,
+        is_send: bool,
+        oper: Operation,
+    ) -> usize {
         let mut inner = self.lock();
         if w.waiter.try_abort() {
             let mut queue = if is_send {
@@ -347,18 +360,18 @@ impl<T> Channel<T> {
             } else {
                 inner.receivers()
             };
-            queue.remove(&w.waiter, Operation::SINGLE_LOCKED);
+            queue.remove(&w.waiter, oper);
             // SAFETY: our entry is out of the queue, and no selector is at the
             // waiter (we aborted it).
             unsafe { w.arm(cx.waker()) };
-            queue.push_back(task_entry(w));
+            queue.push_back(task_entry(w, oper));
             return WAITING;
         }
         drop(inner);
         w.waiter.settled(w.waiter.state())
     }
 
-    /// Registers `w` (whose packet is set up) in `queue`, holding the lock.
+    /// Registers `w` (whose packet is set up) in `queue` as `oper`, holding the lock.
     ///
     /// # Safety
     /// `w` stays in place until its operation completes or is cancelled.
@@ -367,13 +380,14 @@ impl<T> Channel<T> {
         cx: &mut Context<'_>,
         slot: &'w mut Option<AsyncWait<T>>,
         mut queue: EntryQueueMut<'_>,
+        oper: Operation,
     ) -> &'w mut AsyncWait<T> {
         let w = match slot {
             // SAFETY: not registered anywhere, so no selector is at the waiter.
             Some(w) => unsafe { w.arm(cx.waker()) },
             None => slot.insert(AsyncWait::armed(cx.waker())),
         };
-        queue.push_back(task_entry(w));
+        queue.push_back(task_entry(w, oper));
         w.registered = true;
         w
     }
@@ -391,7 +405,7 @@ impl<T> Channel<T> {
         slot: &mut Option<AsyncWait<T>>,
     ) -> Poll<Result<(), T>> {
         if let Some(w) = slot.as_mut().filter(|w| w.registered) {
-            return match self.poll_registered(cx, w, true) {
+            return match self.poll_registered(cx, w, true, Operation::SINGLE_LOCKED) {
                 WAITING => Poll::Pending,
                 DISCONNECTED => {
                     w.registered = false;
@@ -417,7 +431,8 @@ impl<T> Channel<T> {
             Ok(()) => Poll::Ready(Ok(())),
             Err((value, mut inner)) => {
                 // SAFETY: the caller's contract.
-                let w = unsafe { Self::register(cx, slot, inner.senders()) };
+                let w =
+                    unsafe { Self::register(cx, slot, inner.senders(), Operation::SINGLE_LOCKED) };
                 // SAFETY: we hold the lock, so no selector can reach the packet yet.
                 unsafe { w.packet.put(value) };
                 Poll::Pending
@@ -434,7 +449,7 @@ impl<T> Channel<T> {
         w.registered = false;
         let mut inner = self.lock();
         if w.waiter.try_abort() {
-            remove_task(inner.senders(), w);
+            remove_task(inner.senders(), w, Operation::SINGLE_LOCKED);
         } else {
             // A receiver took the value, or the channel was closed.
             w.waiter.wait_done();
@@ -451,8 +466,28 @@ impl<T> Channel<T> {
         cx: &mut Context<'_>,
         slot: &mut Option<AsyncWait<T>>,
     ) -> Poll<Option<T>> {
+        // SAFETY: the caller's contract.
+        unsafe { self.poll_recv_as(cx, slot, Operation::SINGLE_LOCKED) }
+    }
+
+    /// One poll of an async receive that registers (when it must wait) as `oper`:
+    /// [`Operation::SINGLE_LOCKED`], or a tag that lets
+    /// [`Channel::disconnect_tagged`] find it. A receive woken that way and polled
+    /// again retries as if its channel had closed under it, so the caller checks
+    /// its own reason to stop first.
+    ///
+    /// # Safety
+    /// As for [`Channel::poll_send`], with [`Channel::cancel_recv_as`] for the same
+    /// `oper`.
+    #[inline]
+    pub(crate) unsafe fn poll_recv_as(
+        &self,
+        cx: &mut Context<'_>,
+        slot: &mut Option<AsyncWait<T>>,
+        oper: Operation,
+    ) -> Poll<Option<T>> {
         if let Some(w) = slot.as_mut().filter(|w| w.registered) {
-            match self.poll_registered(cx, w, false) {
+            match self.poll_registered(cx, w, false, oper) {
                 WAITING => return Poll::Pending,
                 DISCONNECTED => w.registered = false, // fall through: stash, then None
                 _ => {
@@ -470,30 +505,45 @@ impl<T> Channel<T> {
             return Poll::Ready(None);
         }
         // SAFETY: the caller's contract.
-        unsafe { Self::register(cx, slot, inner.receivers()) };
+        unsafe { Self::register(cx, slot, inner.receivers(), oper) };
         Poll::Pending
     }
 
     /// An async receive is dropped unfinished: withdraw it, or pass on a value that
     /// was already put in its packet.
     pub(crate) fn cancel_recv(&self, slot: &mut Option<AsyncWait<T>>) {
-        let Some(w) = slot.as_mut().filter(|w| w.registered) else {
-            return;
-        };
+        self.cancel_recv_as(slot, Operation::SINGLE_LOCKED);
+    }
+
+    /// [`Channel::cancel_recv`] for a receive polled with
+    /// [`Channel::poll_recv_as`] as `oper`.
+    pub(crate) fn cancel_recv_as(&self, slot: &mut Option<AsyncWait<T>>, oper: Operation) {
+        if let Some(msg) = self.withdraw_recv_as(slot, oper) {
+            self.restore(msg);
+        }
+    }
+
+    /// Withdraws an async receive registered as `oper`, unless a sender has handed
+    /// it a value meanwhile: then returns that value, which the caller has
+    /// received (and must deliver, or [`restore`](Channel::restore)).
+    pub(crate) fn withdraw_recv_as(
+        &self,
+        slot: &mut Option<AsyncWait<T>>,
+        oper: Operation,
+    ) -> Option<T> {
+        let w = slot.as_mut().filter(|w| w.registered)?;
         w.registered = false;
         let mut inner = self.lock();
         if w.waiter.try_abort() {
-            remove_task(inner.receivers(), w);
-            return;
-        }
-        if w.waiter.settled(w.waiter.state()) == DISCONNECTED {
-            return;
+            remove_task(inner.receivers(), w, oper);
+            return None;
         }
         drop(inner);
-        // SAFETY: settled: the sender is done with the packet, which is ours.
-        if let Some(msg) = unsafe { w.packet.take() } {
-            self.restore(msg);
+        if w.waiter.settled(w.waiter.state()) == DISCONNECTED {
+            return None;
         }
+        // SAFETY: settled: the sender is done with the packet, which is ours.
+        unsafe { w.packet.take() }
     }
 
     /// Closes the channel. Returns true if this call closed it.
@@ -518,6 +568,26 @@ impl<T> Channel<T> {
             unparker.unpark();
         }
         true
+    }
+
+    /// Wakes every receive waiting as `oper` (a tag of [`Operation::tagged`]) with
+    /// `DISCONNECTED`, leaving the channel open and its other waiters waiting: the
+    /// reason those receives wait for is gone (an or-done receiver's context is
+    /// done).
+    pub(crate) fn disconnect_tagged(&self, oper: Operation) {
+        let mut woken = Vec::new();
+        self.lock().receivers().retain(|e| {
+            if e.oper != oper {
+                return true;
+            }
+            // SAFETY: we hold the lock and take the entry out of its queue in
+            // this critical section; the selection is released at once.
+            if let Some(selected) = unsafe { e.try_disconnect() } {
+                woken.push(selected.release());
+            }
+            false
+        });
+        woken.into_iter().for_each(Unparker::unpark);
     }
 
     /// Registers operation `oper` of a select's `waiter` as a receiver whose value

@@ -59,7 +59,7 @@ pub fn take<T: Send + 'static>(ctx: &Context, rx: Receiver<T>, n: usize) -> Rece
 /// cancel.cancel(); // `tx` is still open, but the loop ends
 /// assert_eq!(values.recv(), None);
 /// ```
-pub fn or_done<T>(ctx: &Context, rx: Receiver<T>) -> Receiver<T> {
+pub fn or_done<T: Send + 'static>(ctx: &Context, rx: Receiver<T>) -> Receiver<T> {
     Receiver::or_done(rx, ctx.clone())
 }
 
