@@ -5,7 +5,7 @@ use std::pin::pin;
 use std::task::Poll;
 
 use super::source::{recv_or_done, send_or_done, stream};
-use crate::chan::{chan, Receiver, TrySendError};
+use crate::chan::{chan, Receiver};
 use crate::context::Context;
 
 /// The book's `take`: the first `n` values of `rx`, then the stream closes (also
@@ -88,41 +88,34 @@ pub fn tee<T: Clone + Send + 'static>(
     let out1 = stream(ctx, move |tx1| async move {
         let (mut open1, mut open2) = (true, true);
         while let Some(v) = recv_or_done(&c, &rx).await {
-            let (mut to1, mut to2) = (open1.then_some(&tx1), open2.then_some(&tx2));
-            // A reader already waiting takes its copy without waiting.
-            for (to, open) in [(&mut to1, &mut open1), (&mut to2, &mut open2)] {
-                if let Some(tx) = *to {
-                    match tx.try_send(v.clone()) {
-                        Ok(()) => *to = None,
-                        Err(TrySendError::Closed(_)) => (*to, *open) = (None, false),
-                        Err(TrySendError::Full(_)) => {}
-                    }
-                }
-            }
-            if to1.is_some() || to2.is_some() {
-                // Offer the value to the readers still owed it, at once, until both
-                // took it (or left). A done context drops the goroutine here, which
-                // withdraws the offers still pending.
-                let mut s1 = pin!(to1.map(|tx| tx.send_async(v.clone())));
-                let mut s2 = pin!(to2.map(|tx| tx.send_async(v.clone())));
-                poll_fn(|cx| {
-                    for (send, open) in [(s1.as_mut(), &mut open1), (s2.as_mut(), &mut open2)] {
-                        let mut send = send;
-                        if let Some(f) = send.as_mut().as_pin_mut() {
-                            if let Poll::Ready(sent) = f.poll(cx) {
-                                *open &= sent.is_ok();
-                                send.set(None);
-                            }
+            // Offer the value to both readers at once, until both took it (or
+            // left); a reader already waiting takes it on the first poll. A done
+            // context drops the goroutine here, which withdraws the offers still
+            // pending.
+            let (v1, v2) = match (open1, open2) {
+                (true, true) => (Some(v.clone()), Some(v)),
+                (true, false) => (Some(v), None),
+                (false, _) => (None, Some(v)),
+            };
+            let mut s1 = pin!(v1.map(|v| tx1.send_async(v)));
+            let mut s2 = pin!(v2.map(|v| tx2.send_async(v)));
+            poll_fn(|cx| {
+                for (send, open) in [(s1.as_mut(), &mut open1), (s2.as_mut(), &mut open2)] {
+                    let mut send = send;
+                    if let Some(f) = send.as_mut().as_pin_mut() {
+                        if let Poll::Ready(sent) = f.poll(cx) {
+                            *open &= sent.is_ok();
+                            send.set(None);
                         }
                     }
-                    if s1.is_none() && s2.is_none() {
-                        Poll::Ready(())
-                    } else {
-                        Poll::Pending
-                    }
-                })
-                .await;
-            }
+                }
+                if s1.is_none() && s2.is_none() {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
             if !open1 && !open2 {
                 return;
             }

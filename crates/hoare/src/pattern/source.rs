@@ -8,7 +8,7 @@ use std::task::{Context as TaskContext, Poll, Wake, Waker};
 
 use atomic_waker::AtomicWaker;
 
-use crate::chan::{chan, Receiver, Sender, TryRecvError, TrySendError};
+use crate::chan::{chan, Receiver, Sender};
 use crate::context::Context;
 
 /// Sends `value` on `tx`; false when the stream should stop: the context is done
@@ -21,13 +21,9 @@ pub(crate) async fn send_or_done<T: Send>(ctx: &Context, tx: &Sender<T>, value: 
     if ctx.is_done() {
         return false;
     }
-    // A receiver already waiting (or room in the buffer) takes the value without
-    // a future.
-    match tx.try_send(value) {
-        Ok(()) => true,
-        Err(TrySendError::Closed(_)) => false,
-        Err(TrySendError::Full(value)) => tx.send_async(value).await.is_ok(),
-    }
+    // The future's first poll hands the value to a waiting receiver (or into the
+    // buffer) without registering; it waits only if it must.
+    tx.send_async(value).await.is_ok()
 }
 
 /// Receives from `rx`; `None` when `rx` is closed and drained or the context is
@@ -36,11 +32,7 @@ pub(crate) async fn recv_or_done<T: Send>(ctx: &Context, rx: &Receiver<T>) -> Op
     if ctx.is_done() {
         return None;
     }
-    match rx.try_recv() {
-        Ok(v) => Some(v),
-        Err(TryRecvError::Closed) => None,
-        Err(TryRecvError::Empty) => rx.recv_async().await,
-    }
+    rx.recv_async().await
 }
 
 /// Awaits `op`, unless `cancelled` completes first (then `op` is dropped, which
