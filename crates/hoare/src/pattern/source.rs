@@ -100,11 +100,21 @@ pub(crate) async fn until_done<F: Future<Output = ()>>(ctx: &Context, body: F) {
     let done = ctx.done();
     let mut done_wait = pin!(done.recv_async());
     let mut body = pin!(body);
+    // The waker `signal.task` holds, as far as this goroutine knows: a wake-up
+    // takes it out, and sets `woken` first.
+    let mut registered: Option<Waker> = None;
     poll_fn(|cx| {
         // Register first, then look: a wake-up after the look finds the waker.
-        signal.task.register(cx.waker());
+        // ORDERING: Relaxed: a wake-up this load misses has set `woken` and then
+        // woken the very waker we hold, so the task is polled again and looks
+        // again (its wake-up orders that poll after the store).
+        let signalled = signal.woken.load(Ordering::Relaxed);
+        if signalled || !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            signal.task.register(cx.waker());
+            registered = Some(cx.waker().clone());
+        }
         // ORDERING: pairs with the store in `wake_by_ref`.
-        if signal.woken.swap(false, Ordering::Acquire) {
+        if signalled && signal.woken.swap(false, Ordering::Acquire) {
             let mut done_cx = TaskContext::from_waker(&done_waker);
             if done_wait.as_mut().poll(&mut done_cx).is_ready() {
                 return Poll::Ready(());
