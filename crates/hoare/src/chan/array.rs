@@ -274,18 +274,12 @@ impl<T> Channel<T> {
         mut msg: T,
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
+        // No spinning before registering: see `block_in`.
         loop {
-            let mut backoff = Backoff::new();
-            loop {
-                match self.try_send(msg) {
-                    Ok(()) => return Ok(()),
-                    Err(TrySendError::Closed(m)) => return Err(SendTimeoutError::Closed(m)),
-                    Err(TrySendError::Full(m)) => msg = m,
-                }
-                if backoff.is_completed() {
-                    break;
-                }
-                backoff.snooze();
+            match self.try_send(msg) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Closed(m)) => return Err(SendTimeoutError::Closed(m)),
+                Err(TrySendError::Full(m)) => msg = m,
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(SendTimeoutError::Timeout(msg));
@@ -297,18 +291,12 @@ impl<T> Channel<T> {
     /// Receives, blocking until a value arrives, the channel closes, or `deadline`.
     #[inline]
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        // No spinning before registering: see `block_in`.
         loop {
-            let mut backoff = Backoff::new();
-            loop {
-                match self.try_recv() {
-                    Ok(msg) => return Ok(msg),
-                    Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
-                    Err(TryRecvError::Empty) => {}
-                }
-                if backoff.is_completed() {
-                    break;
-                }
-                backoff.snooze();
+            match self.try_recv() {
+                Ok(msg) => return Ok(msg),
+                Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
+                Err(TryRecvError::Empty) => {}
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(RecvTimeoutError::Timeout);

@@ -73,6 +73,11 @@ impl WaitQueue {
     /// let a waiter proceed.
     #[inline]
     pub(crate) fn notify_one(&self) {
+        // ORDERING: as in `disconnect_all`: the caller's SeqCst read-modify-write
+        // on head or tail and this SeqCst load are ordered in the single total
+        // order; loom, which models SeqCst accesses more weakly, needs the fence.
+        #[cfg(loom)]
+        fence(Ordering::SeqCst);
         if !self.is_empty.load(Ordering::SeqCst) {
             self.notify_one_slow();
         }
@@ -151,13 +156,18 @@ impl WaitQueue {
 /// Blocks the calling thread in `queue` until it is notified, `ready` turns true
 /// (checked once after registering, so no wake-up is lost), or `deadline` passes.
 /// The caller then retries its operation.
+///
+/// The caller registers as soon as its operation finds the channel not ready, and
+/// then waits by yielding ([`Waiter::wait_yielding_until`]): on a buffered channel
+/// spinning does not pay (the other side must run to change anything), and a
+/// registered waiter is woken by that side directly.
 pub(crate) fn block_in(queue: &WaitQueue, ready: impl Fn() -> bool, deadline: Option<Instant>) {
     let waiter = Waiter::for_thread();
     queue.register(&waiter, Operation::SINGLE);
     if ready() {
         waiter.try_abort();
     }
-    if waiter.wait_until(deadline) < Operation::SINGLE.id() {
+    if waiter.wait_yielding_until(deadline) < Operation::SINGLE.id() {
         // Aborted or disconnected: make sure no entry outlives the waiter.
         queue.unregister(&waiter, Operation::SINGLE);
     }
