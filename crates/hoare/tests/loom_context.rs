@@ -209,16 +209,26 @@ fn cancel_races_a_send_into_an_async_or_done_receive_on_an_unbuffered_source() {
     });
 }
 
-/// With no sender, the cancel alone must end that receive: either the receive
-/// sees the context done after registering, or the hook finds its entry.
-#[test]
-fn cancel_ends_an_async_or_done_receive_on_an_unbuffered_source() {
-    loom::model(|| {
+/// With no sender, the cancel alone must end an async or-done receive, on an
+/// unbuffered or a buffered source: either the receive sees the context done
+/// after registering, or the receiver's hook finds its entry.
+fn cancel_ends_an_async_or_done_receive(cap: usize) {
+    loom::model(move || {
         let (ctx, cancel) = Context::background().with_cancel();
-        let (_tx, rx) = chan::<u32>(0);
+        let (_tx, rx) = chan::<u32>(cap);
         let guarded = hoare::pattern::or_done(&ctx, rx);
         let receiver = thread::spawn(move || loom::future::block_on(guarded.recv_async()));
         cancel.cancel();
         assert_eq!(receiver.join().unwrap(), None);
     });
+}
+
+#[test]
+fn cancel_ends_an_async_or_done_receive_on_an_unbuffered_source() {
+    cancel_ends_an_async_or_done_receive(0);
+}
+
+#[test]
+fn cancel_ends_an_async_or_done_receive_on_a_buffered_source() {
+    cancel_ends_an_async_or_done_receive(1);
 }

@@ -142,7 +142,7 @@ impl<T> Channel<T> {
     /// is full and no other receiver takes it first. `None` otherwise (empty,
     /// closed, or a lost race), for the full version to decide.
     #[inline(always)]
-    fn try_recv_once(&self) -> Option<T> {
+    pub(crate) fn try_recv_once(&self) -> Option<T> {
         let head = self.head.load(Ordering::Relaxed);
         let slot = self.buffer.get(head & (self.mark_bit - 1));
         // ORDERING: as in `try_recv`.
@@ -370,12 +370,25 @@ impl<T> Channel<T> {
         cx: &mut Context<'_>,
         w: &mut Option<AsyncWait<T>>,
     ) -> Poll<Option<T>> {
+        self.poll_recv_as(cx, w, Operation::SINGLE)
+    }
+
+    /// [`Channel::poll_recv`], registering (when it must wait) as `oper`:
+    /// [`Operation::SINGLE`], or a tag that lets [`Channel::disconnect_tagged`]
+    /// find it. [`Channel::cancel_recv_as`] with the same `oper` withdraws it.
+    #[inline]
+    pub(crate) fn poll_recv_as(
+        &self,
+        cx: &mut Context<'_>,
+        w: &mut Option<AsyncWait<T>>,
+        oper: Operation,
+    ) -> Poll<Option<T>> {
         if w.is_none() {
             if let Some(msg) = self.try_recv_once() {
                 return Poll::Ready(Some(msg));
             }
         }
-        self.poll_recv_slow(cx, w)
+        self.poll_recv_slow(cx, w, oper)
     }
 
     #[inline(never)]
@@ -383,16 +396,17 @@ impl<T> Channel<T> {
         &self,
         cx: &mut Context<'_>,
         w: &mut Option<AsyncWait<T>>,
+        oper: Operation,
     ) -> Poll<Option<T>> {
         let mut backoff = Backoff::new();
         loop {
             match self.try_recv() {
                 Ok(msg) => {
-                    super::queue::finish(w, &self.receivers);
+                    super::queue::finish_as(w, &self.receivers, oper);
                     return Poll::Ready(Some(msg));
                 }
                 Err(TryRecvError::Closed) => {
-                    super::queue::finish(w, &self.receivers);
+                    super::queue::finish_as(w, &self.receivers, oper);
                     return Poll::Ready(None);
                 }
                 Err(TryRecvError::Empty) => {}
@@ -401,7 +415,7 @@ impl<T> Channel<T> {
                 continue;
             }
             // SAFETY: as in `poll_send`.
-            if unsafe { super::queue::park(w, cx, &self.receivers, || self.can_recv()) } {
+            if unsafe { super::queue::park_as(w, cx, &self.receivers, || self.can_recv(), oper) } {
                 return Poll::Pending;
             }
         }
@@ -415,6 +429,18 @@ impl<T> Channel<T> {
     /// Called when an async receive is dropped unfinished.
     pub(crate) fn cancel_recv(&self, w: &mut Option<AsyncWait<T>>) {
         super::queue::finish(w, &self.receivers);
+    }
+
+    /// [`Channel::cancel_recv`] for a receive polled with
+    /// [`Channel::poll_recv_as`] as `oper`. A notification it got meanwhile is
+    /// passed on to another receiver.
+    pub(crate) fn cancel_recv_as(&self, w: &mut Option<AsyncWait<T>>, oper: Operation) {
+        super::queue::finish_as(w, &self.receivers, oper);
+    }
+
+    /// Wakes the receives waiting as `oper` (see [`WaitQueue::disconnect_tagged`]).
+    pub(crate) fn disconnect_tagged(&self, oper: Operation) {
+        self.receivers.disconnect_tagged(oper);
     }
 
     /// Registers operation `oper` of a select's `waiter` to be told when a receive

@@ -1,21 +1,22 @@
-//! How an async or-done receive on an unbuffered channel learns that its context
-//! is done without joining the context's wait queue each time it waits.
+//! How an async or-done receive on a channel learns that its context is done
+//! without joining the context's wait queue each time it waits.
 //!
-//! An or-done receiver made on such a channel registers one [`DoneHook`] with its
-//! context, once. Its receives then wait in the channel alone, registered under
-//! the hook's tag ([`Operation::tagged`]). When the context is done, its cancel
-//! wakes the hook, which wakes the receives bearing its tag with `DISCONNECTED`
-//! ([`zero::Channel::disconnect_tagged`]); each then sees the context done and
-//! ends. A receive that registers just as the cancel runs checks the context after
-//! registering: the channel's lock orders the two, so either the hook finds the
-//! entry or the receive sees the context done.
+//! An or-done receiver made on a channel registers one [`DoneHook`] with its
+//! context, once. Its async receives then wait in the channel alone, registered
+//! under the hook's tag ([`Operation::tagged`]). When the context is done, its
+//! cancel wakes the hook, which wakes the receives bearing its tag with
+//! `DISCONNECTED` (`disconnect_tagged` of either flavor); each then sees the
+//! context done and ends. A receive that registers just as the cancel runs checks
+//! the context after registering: the lock of the channel's receive queue orders
+//! the two, so either the hook finds the entry or the receive sees the context
+//! done.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
 use super::waiter::{Operation, Waiter};
-use super::{zero, Shared};
+use super::{FlavorRef, Handle};
 use crate::context::Context;
 
 /// One or-done receiver's registration with its context (shared by its clones).
@@ -25,6 +26,8 @@ pub(crate) struct DoneHook<T> {
     /// What the context's cancel wakes; its address is the receives' tag, unique
     /// while this hook lives.
     target: Arc<Target<T>>,
+    /// `target.oper()`, kept at hand.
+    oper: Operation,
     /// Whose done queue holds `waiter`.
     ctx: Context,
 }
@@ -40,13 +43,19 @@ unsafe impl<T: Send> Sync for DoneHook<T> {}
 
 /// Wakes the receives of one hook on its channel.
 struct Target<T> {
-    /// Not a receiver handle: the channel's receiver count does not include it.
-    chan: Arc<Shared<zero::Channel<T>>>,
+    /// Not a receiver: the channel's receiver count does not include it.
+    chan: Handle<T>,
 }
 
 impl<T> Target<T> {
+    /// The operation the hook's receives register as: the unbuffered flavor's
+    /// async waiters change state only under its lock, the buffered flavor's do not.
     fn oper(self: &Arc<Self>) -> Operation {
-        Operation::tagged(Arc::as_ptr(self) as usize)
+        let addr = Arc::as_ptr(self) as usize;
+        match self.chan {
+            Handle::Zero(_) => Operation::tagged_locked(addr),
+            Handle::Array(_) => Operation::tagged(addr),
+        }
     }
 }
 
@@ -56,7 +65,10 @@ impl<T: Send + 'static> Wake for Target<T> {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.chan.chan.disconnect_tagged(self.oper());
+        match self.chan.flavor() {
+            FlavorRef::Zero(c) => c.disconnect_tagged(self.oper()),
+            FlavorRef::Array(c) => c.disconnect_tagged(self.oper()),
+        }
     }
 }
 
@@ -64,7 +76,7 @@ impl<T: Send + 'static> DoneHook<T> {
     /// Registers a hook for receives on `chan` with `ctx`. `None` when the hook
     /// cannot serve: `ctx` is never done, or it has a deadline (which a hook would
     /// not notice: receives then wait on the context themselves).
-    pub(crate) fn new(ctx: &Context, chan: &Arc<Shared<zero::Channel<T>>>) -> Option<Self> {
+    pub(crate) fn new(ctx: &Context, chan: &Handle<T>) -> Option<Self> {
         if ctx.deadline().is_some() {
             return None;
         }
@@ -80,6 +92,7 @@ impl<T: Send + 'static> DoneHook<T> {
         // hook has nothing more to do.
         Some(Self {
             waiter,
+            oper: target.oper(),
             target,
             ctx: ctx.clone(),
         })
@@ -88,13 +101,15 @@ impl<T: Send + 'static> DoneHook<T> {
 
 impl<T> DoneHook<T> {
     /// The operation the hook's receives register as.
+    #[inline]
     pub(crate) fn oper(&self) -> Operation {
-        self.target.oper()
+        self.oper
     }
 
     /// The channel the hook serves.
-    pub(crate) fn chan(&self) -> &zero::Channel<T> {
-        &self.target.chan.chan
+    #[inline]
+    pub(crate) fn chan(&self) -> FlavorRef<'_, T> {
+        self.target.chan.flavor()
     }
 }
 
@@ -143,8 +158,14 @@ mod tests {
 
     #[test]
     fn a_cancel_wakes_the_or_done_receives_and_no_other() {
+        for cap in [0, 1] {
+            cancel_wakes_the_or_done_receives_and_no_other(cap);
+        }
+    }
+
+    fn cancel_wakes_the_or_done_receives_and_no_other(cap: usize) {
         let (ctx, cancel) = Context::background().with_cancel();
-        let (tx, rx) = chan::<u8>(0);
+        let (tx, rx) = chan::<u8>(cap);
         let plain = rx.clone();
         let guarded = or_done(&ctx, rx);
         let clone = guarded.clone();
@@ -171,15 +192,41 @@ mod tests {
 
     #[test]
     fn a_receiver_dropped_before_the_cancel_leaves_the_context() {
+        for cap in [0, 1] {
+            let (ctx, cancel) = Context::background().with_cancel();
+            let (_tx, rx) = chan::<u8>(cap);
+            let guarded = or_done(&ctx, rx.clone());
+            let clone = guarded.clone();
+            drop(guarded);
+            drop(clone);
+            // The hook's waiter is gone; a cancel must not reach it.
+            cancel.cancel();
+            assert_eq!(or_done(&ctx, rx).recv(), None);
+        }
+    }
+
+    /// On a buffered source, a receive that was notified of a value and then sees
+    /// the context done passes the notification on: the value stays in the buffer
+    /// and another waiting receiver is woken for it.
+    #[test]
+    fn a_notification_a_cancelled_receive_got_goes_to_another_receiver() {
         let (ctx, cancel) = Context::background().with_cancel();
-        let (_tx, rx) = chan::<u8>(0);
-        let guarded = or_done(&ctx, rx.clone());
-        let clone = guarded.clone();
-        drop(guarded);
-        drop(clone);
-        // The hook's waiter is gone; a cancel must not reach it.
+        let (tx, rx) = chan::<u8>(1);
+        let plain = rx.clone();
+        let guarded = or_done(&ctx, rx);
+        let counts: [Arc<Count>; 2] = Default::default();
+        let wakers = counts.clone().map(Waker::from);
+        let mut cxs = wakers.each_ref().map(TaskContext::from_waker);
+        let mut g = pin!(guarded.recv_async());
+        let mut p = pin!(plain.recv_async());
+        assert_eq!(g.as_mut().poll(&mut cxs[0]), Poll::Pending);
+        assert_eq!(p.as_mut().poll(&mut cxs[1]), Poll::Pending);
+        tx.send(5).unwrap(); // notifies the oldest waiter: the or-done receive
+        assert_eq!(counts.each_ref().map(|c| c.woken()), [1, 0]);
         cancel.cancel();
-        assert_eq!(or_done(&ctx, rx).recv(), None);
+        assert_eq!(g.as_mut().poll(&mut cxs[0]), Poll::Ready(None));
+        assert_eq!(counts[1].woken(), 1, "the notification was passed on");
+        assert_eq!(p.as_mut().poll(&mut cxs[1]), Poll::Ready(Some(5)));
     }
 
     #[test]

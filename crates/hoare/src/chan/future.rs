@@ -133,6 +133,12 @@ impl<T> Default for RecvState<T> {
 }
 
 impl<T> RecvState<T> {
+    /// Nothing was set up yet: the receive was never polled, or never had to wait.
+    #[inline]
+    fn is_fresh(&self) -> bool {
+        self.wait.is_none() && self.more.is_none()
+    }
+
     /// The part beyond `wait`, made on first call.
     fn more(&mut self) -> &mut MoreState<T> {
         self.more.get_or_insert_with(|| {
@@ -310,9 +316,9 @@ unsafe fn poll_or_done<T>(
     }
 }
 
-/// One poll of a receive on an or-done receiver with a [`DoneHook`] (an
-/// unbuffered source): it waits in the source alone, and the hook wakes it when
-/// the context is done.
+/// One poll of a receive on an or-done receiver with a [`DoneHook`] (a channel
+/// source): it waits in the source alone, and the hook wakes it when the context
+/// is done.
 ///
 /// # Safety
 /// As for [`poll_recv`].
@@ -323,21 +329,34 @@ unsafe fn poll_hooked<T>(
     cx: &mut Context<'_>,
     state: &mut RecvState<T>,
 ) -> Poll<Option<T>> {
-    let (chan, oper) = (hook.chan(), hook.oper());
+    let oper = hook.oper();
     if !a.ctx.is_done() {
-        // SAFETY: the caller's contract.
-        match unsafe { chan.poll_recv_as(cx, &mut state.wait, oper) } {
+        let polled = match hook.chan() {
+            FlavorRef::Array(c) => c.poll_recv_as(cx, &mut state.wait, oper),
+            // SAFETY: the caller's contract.
+            FlavorRef::Zero(c) => unsafe { c.poll_recv_as(cx, &mut state.wait, oper) },
+        };
+        match polled {
             Poll::Ready(v) => return Poll::Ready(v),
-            // Registered (under the channel's lock) before this look: a cancel
-            // after it finds our entry, and one before it is seen here.
+            // Registered (under the lock of the source's receive queue) before this
+            // look: a cancel after it finds our entry, and one before it is seen
+            // here.
             Poll::Pending if !a.ctx.is_done() => return Poll::Pending,
             Poll::Pending => {}
         }
     }
-    // Done: withdraw, unless a sender handed us a value meanwhile. Then we have
-    // received it (its sender was told so): deliver it, as a select that found
-    // both cases ready may.
-    Poll::Ready(chan.withdraw_recv_as(&mut state.wait, oper))
+    match hook.chan() {
+        // Done: withdraw (a notification we got meanwhile goes to another
+        // receiver; the values stay in the buffer).
+        FlavorRef::Array(c) => {
+            c.cancel_recv_as(&mut state.wait, oper);
+            Poll::Ready(None)
+        }
+        // Done: withdraw, unless a sender handed us a value meanwhile. Then we have
+        // received it (its sender was told so): deliver it, as a select that found
+        // both cases ready may.
+        FlavorRef::Zero(c) => Poll::Ready(c.withdraw_recv_as(&mut state.wait, oper)),
+    }
 }
 
 /// One poll of a receive on a merge receiver: a value of any source (scanned from
@@ -445,7 +464,10 @@ fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
     }
     if let RecvInner::OrDone(a) = &rx.inner {
         if let Some(hook) = &a.hook {
-            hook.chan().cancel_recv_as(&mut state.wait, hook.oper());
+            match hook.chan() {
+                FlavorRef::Array(c) => c.cancel_recv_as(&mut state.wait, hook.oper()),
+                FlavorRef::Zero(c) => c.cancel_recv_as(&mut state.wait, hook.oper()),
+            }
             return;
         }
         finish_done(&a.ctx, state);
@@ -518,6 +540,19 @@ impl<T> Future for RecvFuture<'_, T> {
             },
             // The buffered one too: its first try is inlined here.
             RecvInner::Chan(Handle::Array(s)) => s.chan.poll_recv(cx, &mut this.state.wait),
+            // An or-done receiver of a buffered channel, on its first poll: a value
+            // ready now is taken here, without the general path.
+            RecvInner::OrDone(a) => match &a.source.inner {
+                RecvInner::Chan(Handle::Array(s)) if this.state.is_fresh() && !a.ctx.is_done() => {
+                    match s.chan.try_recv_once() {
+                        Some(v) => Poll::Ready(Some(v)),
+                        // SAFETY: as above.
+                        None => unsafe { poll_recv(this.receiver, cx, &mut this.state) },
+                    }
+                }
+                // SAFETY: as above.
+                _ => unsafe { poll_recv(this.receiver, cx, &mut this.state) },
+            },
             // SAFETY: as above.
             _ => unsafe { poll_recv(this.receiver, cx, &mut this.state) },
         };

@@ -105,6 +105,32 @@ impl WaitQueue {
         }
     }
 
+    /// Wakes every waiter registered as `oper` (a tag of [`Operation::tagged`])
+    /// with `DISCONNECTED`, leaving the others queued: the reason those waiters
+    /// wait for is gone (an or-done receiver's context is done). They retry, and
+    /// see that first.
+    pub(crate) fn disconnect_tagged(&self, oper: Operation) {
+        let mut woken = Vec::new();
+        {
+            let mut entries = lock(&self.entries);
+            let mut queue = entries.as_mut();
+            queue.retain(|e| {
+                if e.oper != oper {
+                    return true;
+                }
+                // SAFETY: we hold the queue's lock and take the entry out of it in
+                // this critical section; the selection is released at once.
+                if let Some(selected) = unsafe { e.try_disconnect() } {
+                    woken.push(selected.release());
+                }
+                false
+            });
+            let empty = queue.is_empty();
+            self.is_empty.store(empty, Ordering::SeqCst);
+        }
+        woken.into_iter().for_each(Unparker::unpark);
+    }
+
     /// Wakes every waiter with `DISCONNECTED`: the channel was closed.
     ///
     /// # Memory ordering
@@ -188,6 +214,23 @@ pub(crate) unsafe fn park<T>(
     queue: &WaitQueue,
     ready: impl Fn() -> bool,
 ) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { park_as(slot, cx, queue, ready, Operation::SINGLE) }
+}
+
+/// [`park`], registering as `oper` ([`Operation::SINGLE`] or a tag of
+/// [`Operation::tagged`]); [`finish_as`] with the same `oper` withdraws it.
+///
+/// # Safety
+/// As for [`park`].
+#[inline]
+pub(crate) unsafe fn park_as<T>(
+    slot: &mut Option<AsyncWait<T>>,
+    cx: &mut Context<'_>,
+    queue: &WaitQueue,
+    ready: impl Fn() -> bool,
+    oper: Operation,
+) -> bool {
     let w = slot.get_or_insert_with(AsyncWait::default);
     if w.registered {
         let state = w.waiter.state();
@@ -206,16 +249,16 @@ pub(crate) unsafe fn park<T>(
             w.waiter.wait_done();
             return false; // notified meanwhile: retry
         }
-        queue.unregister(&w.waiter, Operation::SINGLE);
+        queue.unregister(&w.waiter, oper);
     }
     // SAFETY: no entry of ours is queued and no selector is at the waiter.
     unsafe { w.arm(cx.waker()) };
-    queue.register(&w.waiter, Operation::SINGLE);
+    queue.register(&w.waiter, oper);
     w.registered = true;
     if ready() {
         // Something changed while we registered: take our entry back and retry.
         if w.waiter.try_abort() {
-            queue.unregister(&w.waiter, Operation::SINGLE);
+            queue.unregister(&w.waiter, oper);
         } else {
             w.waiter.wait_done();
         }
@@ -231,12 +274,18 @@ pub(crate) unsafe fn park<T>(
 /// meanwhile; that notification is then passed on, so the value or room it stood
 /// for reaches another waiter instead of being swallowed.
 pub(crate) fn finish<T>(slot: &mut Option<AsyncWait<T>>, queue: &WaitQueue) {
+    finish_as(slot, queue, Operation::SINGLE);
+}
+
+/// [`finish`] for a wait registered by [`park_as`] as `oper`.
+#[inline]
+pub(crate) fn finish_as<T>(slot: &mut Option<AsyncWait<T>>, queue: &WaitQueue, oper: Operation) {
     let Some(w) = slot.as_mut().filter(|w| w.registered) else {
         return;
     };
     w.registered = false;
     if w.waiter.try_abort() {
-        queue.unregister(&w.waiter, Operation::SINGLE);
+        queue.unregister(&w.waiter, oper);
     } else if w.waiter.settled(w.waiter.state()) >= Operation::SINGLE.id() {
         queue.notify_one();
     }

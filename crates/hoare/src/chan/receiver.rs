@@ -397,7 +397,7 @@ impl<T: Send + 'static> Receiver<T> {
             return source;
         }
         let hook = match &source.inner {
-            RecvInner::Chan(Handle::Zero(chan)) => DoneHook::new(&ctx, chan).map(Arc::new),
+            RecvInner::Chan(chan) => DoneHook::new(&ctx, chan).map(Arc::new),
             _ => None,
         };
         Receiver {

@@ -81,16 +81,26 @@ impl Operation {
 
     /// The top bit marks an operation whose waiter's state changes only under the
     /// lock of the one channel it is registered in ([`Operation::SINGLE_LOCKED`]
-    /// and the tagged ones). Case numbers never reach it.
+    /// and [`Operation::tagged_locked`]). Case numbers never reach it.
     const LOCKED: usize = !(usize::MAX >> 1);
 
-    /// An async receive on an unbuffered channel, as [`Operation::SINGLE_LOCKED`],
-    /// tagged with the address of the object that may wake it apart from the
-    /// channel's own parties (an or-done receiver's context hook): that object finds
-    /// its entries by this tag. `addr` is at least 2-aligned, so no tag equals
-    /// `SINGLE_LOCKED`.
+    /// The next bit marks a tagged operation (see [`Operation::tagged`]).
+    const TAGGED: usize = Self::LOCKED >> 1;
+
+    /// The only operation of a single call, as [`Operation::SINGLE`], tagged with
+    /// the address of the object that may wake it apart from the channel's own
+    /// parties (an or-done receiver's context hook): that object finds its entries
+    /// by this tag. `addr` is at least 4-aligned, so tags of distinct objects differ
+    /// and no tag equals `SINGLE_LOCKED`.
     pub(crate) const fn tagged(addr: usize) -> Self {
-        Operation((addr >> 1) | Self::LOCKED)
+        Operation((addr >> 2) | Self::TAGGED)
+    }
+
+    /// [`Operation::tagged`] for an async receive on an unbuffered channel, whose
+    /// waiter changes state only under the channel's lock (as with
+    /// [`Operation::SINGLE_LOCKED`]).
+    pub(crate) const fn tagged_locked(addr: usize) -> Self {
+        Operation(Self::tagged(addr).0 | Self::LOCKED)
     }
 
     /// Whether this operation's waiter changes state only under its channel's lock.
