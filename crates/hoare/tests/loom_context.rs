@@ -184,19 +184,34 @@ fn cancel_races_a_send_into_an_async_fan_in_receive() {
     cancel_races_a_send_into(fan_in_of_both, true);
 }
 
-/// An async or-done receive on an unbuffered source waits in the source alone; the
-/// context's cancel reaches it through the receiver's hook. Racing a send and the
-/// cancel: the receive returns the value (and the send succeeds) or `None` (and
-/// the send fails once the receiver is gone): a value is never lost, and the
-/// receive always ends.
 #[test]
 fn cancel_races_a_send_into_an_async_or_done_receive_on_an_unbuffered_source() {
-    loom::model(|| {
+    cancel_races_a_send_into_an_or_done_receive_on_an_unbuffered_source(true);
+}
+
+#[test]
+fn cancel_races_a_send_into_a_blocking_or_done_receive_on_an_unbuffered_source() {
+    cancel_races_a_send_into_an_or_done_receive_on_an_unbuffered_source(false);
+}
+
+/// An or-done receive (async or blocking) on an unbuffered source waits in the
+/// source alone; the context's cancel reaches it through the receiver's hook.
+/// Racing a send and the cancel: the receive returns the value (and the send
+/// succeeds) or `None` (and the send fails once the receiver is gone): a value is
+/// never lost, and the receive always ends.
+fn cancel_races_a_send_into_an_or_done_receive_on_an_unbuffered_source(in_task: bool) {
+    loom::model(move || {
         let (ctx, cancel) = Context::background().with_cancel();
         let (tx, rx) = chan::<u32>(0);
         let guarded = hoare::pattern::or_done(&ctx, rx);
         // The receiver is dropped when its thread ends: the last receiver.
-        let receiver = thread::spawn(move || loom::future::block_on(guarded.recv_async()));
+        let receiver = thread::spawn(move || {
+            if in_task {
+                loom::future::block_on(guarded.recv_async())
+            } else {
+                guarded.recv()
+            }
+        });
         let sender = thread::spawn(move || tx.send(1));
         cancel.cancel();
         let got = receiver.join().unwrap();
@@ -209,15 +224,21 @@ fn cancel_races_a_send_into_an_async_or_done_receive_on_an_unbuffered_source() {
     });
 }
 
-/// With no sender, the cancel alone must end an async or-done receive, on an
-/// unbuffered or a buffered source: either the receive sees the context done
-/// after registering, or the receiver's hook finds its entry.
-fn cancel_ends_an_async_or_done_receive(cap: usize) {
+/// With no sender, the cancel alone must end an or-done receive, async or
+/// blocking, on an unbuffered or a buffered source: either the receive sees the
+/// context done after registering, or the receiver's hook finds its entry.
+fn cancel_ends_an_or_done_receive(cap: usize, in_task: bool) {
     loom::model(move || {
         let (ctx, cancel) = Context::background().with_cancel();
         let (_tx, rx) = chan::<u32>(cap);
         let guarded = hoare::pattern::or_done(&ctx, rx);
-        let receiver = thread::spawn(move || loom::future::block_on(guarded.recv_async()));
+        let receiver = thread::spawn(move || {
+            if in_task {
+                loom::future::block_on(guarded.recv_async())
+            } else {
+                guarded.recv()
+            }
+        });
         cancel.cancel();
         assert_eq!(receiver.join().unwrap(), None);
     });
@@ -225,10 +246,20 @@ fn cancel_ends_an_async_or_done_receive(cap: usize) {
 
 #[test]
 fn cancel_ends_an_async_or_done_receive_on_an_unbuffered_source() {
-    cancel_ends_an_async_or_done_receive(0);
+    cancel_ends_an_or_done_receive(0, true);
 }
 
 #[test]
 fn cancel_ends_an_async_or_done_receive_on_a_buffered_source() {
-    cancel_ends_an_async_or_done_receive(1);
+    cancel_ends_an_or_done_receive(1, true);
+}
+
+#[test]
+fn cancel_ends_a_blocking_or_done_receive_on_an_unbuffered_source() {
+    cancel_ends_an_or_done_receive(0, false);
+}
+
+#[test]
+fn cancel_ends_a_blocking_or_done_receive_on_a_buffered_source() {
+    cancel_ends_an_or_done_receive(1, false);
 }

@@ -291,8 +291,24 @@ impl<T> Channel<T> {
     /// Receives, blocking until a value arrives, the channel closes, or `deadline`.
     #[inline]
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        self.recv_as(deadline, Operation::SINGLE, || false)
+    }
+
+    /// [`Channel::recv`], waiting registered as `oper` (see
+    /// [`Channel::disconnect_tagged`]), and ending with `Closed` once `stop`
+    /// returns true: it is asked before each attempt, and after registering.
+    #[inline]
+    pub(crate) fn recv_as(
+        &self,
+        deadline: Option<Instant>,
+        oper: Operation,
+        stop: impl Fn() -> bool,
+    ) -> Result<T, RecvTimeoutError> {
         // No spinning before registering: see `block_in`.
         loop {
+            if stop() {
+                return Err(RecvTimeoutError::Closed);
+            }
             match self.try_recv() {
                 Ok(msg) => return Ok(msg),
                 Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
@@ -301,7 +317,8 @@ impl<T> Channel<T> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(RecvTimeoutError::Timeout);
             }
-            super::queue::block_in(&self.receivers, || self.can_recv(), deadline);
+            let ready = || self.can_recv() || stop();
+            super::queue::block_in_as(&self.receivers, ready, deadline, oper);
         }
     }
 

@@ -2,8 +2,8 @@
 //! without joining the context's wait queue each time it waits.
 //!
 //! An or-done receiver made on a channel registers one [`DoneHook`] with its
-//! context, once. Its async receives then wait in the channel alone, registered
-//! under the hook's tag ([`Operation::tagged`]). When the context is done, its
+//! context, once. Its receives (async and blocking) then wait in the channel
+//! alone, registered under the hook's tag ([`Operation::tagged`]). When the context is done, its
 //! cancel wakes the hook, which wakes the receives bearing its tag with
 //! `DISCONNECTED` (`disconnect_tagged` of either flavor); each then sees the
 //! context done and ends. A receive that registers just as the cancel runs checks
@@ -26,8 +26,9 @@ pub(crate) struct DoneHook<T> {
     /// What the context's cancel wakes; its address is the receives' tag, unique
     /// while this hook lives.
     target: Arc<Target<T>>,
-    /// `target.oper()`, kept at hand.
+    /// `target.oper()` and `target.thread_oper()`, kept at hand.
     oper: Operation,
+    thread_oper: Operation,
     /// Whose done queue holds `waiter`.
     ctx: Context,
 }
@@ -48,14 +49,24 @@ struct Target<T> {
 }
 
 impl<T> Target<T> {
-    /// The operation the hook's receives register as: the unbuffered flavor's
-    /// async waiters change state only under its lock, the buffered flavor's do not.
+    /// The operation the hook's async receives register as: the unbuffered
+    /// flavor's async waiters change state only under its lock, the buffered
+    /// flavor's do not.
     fn oper(self: &Arc<Self>) -> Operation {
-        let addr = Arc::as_ptr(self) as usize;
         match self.chan {
-            Handle::Zero(_) => Operation::tagged_locked(addr),
-            Handle::Array(_) => Operation::tagged(addr),
+            Handle::Zero(_) => Operation::tagged_locked(self.addr()),
+            Handle::Array(_) => Operation::tagged(self.addr()),
         }
+    }
+
+    /// The operation the hook's blocking receives register as (a thread's waiter
+    /// gives up without the channel's lock).
+    fn thread_oper(self: &Arc<Self>) -> Operation {
+        Operation::tagged(self.addr())
+    }
+
+    fn addr(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
     }
 }
 
@@ -93,6 +104,7 @@ impl<T: Send + 'static> DoneHook<T> {
         Some(Self {
             waiter,
             oper: target.oper(),
+            thread_oper: target.thread_oper(),
             target,
             ctx: ctx.clone(),
         })
@@ -104,6 +116,12 @@ impl<T> DoneHook<T> {
     #[inline]
     pub(crate) fn oper(&self) -> Operation {
         self.oper
+    }
+
+    /// The operation the hook's blocking receives register as.
+    #[inline]
+    pub(crate) fn thread_oper(&self) -> Operation {
+        self.thread_oper
     }
 
     /// The channel the hook serves.
@@ -227,6 +245,26 @@ mod tests {
         assert_eq!(g.as_mut().poll(&mut cxs[0]), Poll::Ready(None));
         assert_eq!(counts[1].woken(), 1, "the notification was passed on");
         assert_eq!(p.as_mut().poll(&mut cxs[1]), Poll::Ready(Some(5)));
+    }
+
+    #[test]
+    fn a_cancel_ends_a_blocking_or_done_receive() {
+        for cap in [0, 1] {
+            let (ctx, cancel) = Context::background().with_cancel();
+            let (tx, rx) = chan::<u8>(cap);
+            let plain = rx.clone();
+            let guarded = or_done(&ctx, rx);
+            std::thread::scope(|s| {
+                let waiter = s.spawn(|| guarded.recv());
+                cancel.cancel();
+                assert_eq!(waiter.join().unwrap(), None);
+            });
+            // The channel stays open: its other receivers still get its values.
+            std::thread::scope(|s| {
+                s.spawn(|| tx.send(1).unwrap());
+                assert_eq!(plain.recv(), Some(1));
+            });
+        }
     }
 
     #[test]

@@ -115,7 +115,7 @@ impl WaitQueue {
             let mut entries = lock(&self.entries);
             let mut queue = entries.as_mut();
             queue.retain(|e| {
-                if e.oper != oper {
+                if !e.oper.has_tag_of(oper) {
                     return true;
                 }
                 // SAFETY: we hold the queue's lock and take the entry out of it in
@@ -187,15 +187,27 @@ impl WaitQueue {
 /// then waits by yielding ([`Waiter::wait_yielding_until`]): on a buffered channel
 /// spinning does not pay (the other side must run to change anything), and a
 /// registered waiter is woken by that side directly.
+#[inline]
 pub(crate) fn block_in(queue: &WaitQueue, ready: impl Fn() -> bool, deadline: Option<Instant>) {
+    block_in_as(queue, ready, deadline, Operation::SINGLE);
+}
+
+/// [`block_in`], registering as `oper` ([`Operation::SINGLE`] or a tag of
+/// [`Operation::tagged`]).
+pub(crate) fn block_in_as(
+    queue: &WaitQueue,
+    ready: impl Fn() -> bool,
+    deadline: Option<Instant>,
+    oper: Operation,
+) {
     let waiter = Waiter::for_thread();
-    queue.register(&waiter, Operation::SINGLE);
+    queue.register(&waiter, oper);
     if ready() {
         waiter.try_abort();
     }
     if waiter.wait_yielding_until(deadline) < Operation::SINGLE.id() {
         // Aborted or disconnected: make sure no entry outlives the waiter.
-        queue.unregister(&waiter, Operation::SINGLE);
+        queue.unregister(&waiter, oper);
     }
 }
 

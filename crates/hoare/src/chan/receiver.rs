@@ -371,6 +371,15 @@ fn recv_or_done<T>(a: &OrDone<T>, deadline: Option<Instant>) -> Result<T, RecvTi
     if a.ctx.is_done() {
         return Err(RecvTimeoutError::Closed);
     }
+    if let Some(hook) = &a.hook {
+        // The hook wakes the wait when the context is done; `stop` covers a
+        // cancel that came before the wait was registered.
+        let stop = || a.ctx.is_done();
+        return match hook.chan() {
+            FlavorRef::Array(c) => c.recv_as(deadline, hook.thread_oper(), stop),
+            FlavorRef::Zero(c) => c.recv_as(deadline, hook.thread_oper(), stop),
+        };
+    }
     match a.source.try_recv() {
         Ok(v) => return Ok(v),
         Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),

@@ -109,6 +109,13 @@ impl Operation {
         self.0 & Self::LOCKED != 0
     }
 
+    /// Whether this operation bears the tag of `tagged` (made by
+    /// [`Operation::tagged`] or [`Operation::tagged_locked`]), in either form.
+    #[inline]
+    pub(crate) const fn has_tag_of(self, tagged: Operation) -> bool {
+        self.0 | Self::LOCKED == tagged.0 | Self::LOCKED
+    }
+
     pub(crate) fn id(self) -> usize {
         self.0
     }

@@ -297,6 +297,21 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        self.recv_as(deadline, Operation::SINGLE, || false)
+    }
+
+    /// [`Channel::recv`], waiting registered as `oper` ([`Operation::SINGLE`] or a
+    /// tag of [`Operation::tagged`], see [`Channel::disconnect_tagged`]), and
+    /// ending with `Closed` once `stop` returns true: it is asked after
+    /// registering, so a `stop` that turns true and then disconnects the tag is
+    /// never missed. A value handed over meanwhile is still received.
+    #[inline]
+    pub(crate) fn recv_as(
+        &self,
+        deadline: Option<Instant>,
+        oper: Operation,
+        stop: impl Fn() -> bool,
+    ) -> Result<T, RecvTimeoutError> {
         let mut inner = match take_now(self.lock()) {
             Ok(msg) => return Ok(msg),
             Err(inner) => inner,
@@ -309,11 +324,18 @@ impl<T> Channel<T> {
         }
         let packet = Packet::<T>::new(None);
         let waiter = Waiter::for_thread();
-        inner.receivers().push_back(entry(&waiter, &packet));
+        inner.receivers().push_back(Entry {
+            oper,
+            ..entry(&waiter, &packet)
+        });
         drop(inner);
+        if stop() && waiter.try_abort() {
+            self.lock().receivers().remove(&waiter, oper);
+            return Err(RecvTimeoutError::Closed);
+        }
         match waiter.wait_until(deadline) {
             ABORTED => {
-                remove(self.lock().receivers(), &waiter);
+                self.lock().receivers().remove(&waiter, oper);
                 Err(RecvTimeoutError::Timeout)
             }
             DISCONNECTED => Err(RecvTimeoutError::Closed),
@@ -570,14 +592,14 @@ impl<T> Channel<T> {
         true
     }
 
-    /// Wakes every receive waiting as `oper` (a tag of [`Operation::tagged`]) with
-    /// `DISCONNECTED`, leaving the channel open and its other waiters waiting: the
-    /// reason those receives wait for is gone (an or-done receiver's context is
-    /// done).
+    /// Wakes every receive waiting with the tag of `oper` (in either form of
+    /// [`Operation::tagged`]: tasks and threads) with `DISCONNECTED`, leaving the
+    /// channel open and its other waiters waiting: the reason those receives wait
+    /// for is gone (an or-done receiver's context is done).
     pub(crate) fn disconnect_tagged(&self, oper: Operation) {
         let mut woken = Vec::new();
         self.lock().receivers().retain(|e| {
-            if e.oper != oper {
+            if !e.oper.has_tag_of(oper) {
                 return true;
             }
             // SAFETY: we hold the lock and take the entry out of its queue in
