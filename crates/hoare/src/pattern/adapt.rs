@@ -46,7 +46,11 @@ pub fn take<T: Send + 'static>(ctx: &Context, rx: Receiver<T>, n: usize) -> Rece
 ///
 /// No goroutine is involved: the returned receiver reads `rx` directly and checks
 /// the context as it does (one atomic load per value), and it works in `select!`
-/// like any receiver. When `ctx` can never be done, `rx` itself is returned.
+/// like any receiver. A receive that must wait waits in `rx` alone: the receiver
+/// registers once with `ctx`, whose cancel wakes such receives. (Under a context
+/// with a deadline, a waiting receive also waits on the context itself, whose
+/// deadline only a waiter notices.) When `ctx` can never be done, `rx` itself is
+/// returned.
 ///
 /// ```
 /// use hoare::{chan, context::Context, pattern};
