@@ -131,13 +131,7 @@ fn cancel_races_a_send_into(
         let (_a_tx, a) = chan::<u32>(1);
         let (b_tx, b) = chan::<u32>(1);
         let adapted = adapt(&ctx, a, b.clone());
-        let receiver = thread::spawn(move || {
-            if in_task {
-                loom::future::block_on(adapted.recv_async())
-            } else {
-                adapted.recv()
-            }
-        });
+        let receiver = receive_once(adapted, in_task);
         b_tx.send(1).unwrap();
         cancel.cancel();
         match receiver.join().unwrap() {
@@ -146,6 +140,18 @@ fn cancel_races_a_send_into(
             other => panic!("unexpected {other:?}"),
         }
     });
+}
+
+/// A thread that receives once from `rx` (with `recv_async` on a task when
+/// `in_task`, else blocking), then drops it.
+fn receive_once(rx: chan::Receiver<u32>, in_task: bool) -> thread::JoinHandle<Option<u32>> {
+    thread::spawn(move || {
+        if in_task {
+            loom::future::block_on(rx.recv_async())
+        } else {
+            rx.recv()
+        }
+    })
 }
 
 fn or_done_of_b(
@@ -205,13 +211,7 @@ fn cancel_races_a_send_into_an_or_done_receive_on_an_unbuffered_source(in_task: 
         let (tx, rx) = chan::<u32>(0);
         let guarded = hoare::pattern::or_done(&ctx, rx);
         // The receiver is dropped when its thread ends: the last receiver.
-        let receiver = thread::spawn(move || {
-            if in_task {
-                loom::future::block_on(guarded.recv_async())
-            } else {
-                guarded.recv()
-            }
-        });
+        let receiver = receive_once(guarded, in_task);
         let sender = thread::spawn(move || tx.send(1));
         cancel.cancel();
         let got = receiver.join().unwrap();
@@ -232,13 +232,7 @@ fn cancel_ends_an_or_done_receive(cap: usize, in_task: bool) {
         let (ctx, cancel) = Context::background().with_cancel();
         let (_tx, rx) = chan::<u32>(cap);
         let guarded = hoare::pattern::or_done(&ctx, rx);
-        let receiver = thread::spawn(move || {
-            if in_task {
-                loom::future::block_on(guarded.recv_async())
-            } else {
-                guarded.recv()
-            }
-        });
+        let receiver = receive_once(guarded, in_task);
         cancel.cancel();
         assert_eq!(receiver.join().unwrap(), None);
     });
