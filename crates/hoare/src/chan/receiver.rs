@@ -54,8 +54,9 @@ pub(crate) enum RecvInner<T> {
 pub(crate) struct OrDone<T> {
     pub(crate) source: Receiver<T>,
     pub(crate) ctx: Context,
-    /// For an unbuffered source and a context without a deadline: what wakes
-    /// async receives when the context is done, so they wait in the source alone.
+    /// For a channel source and a context without a deadline: what wakes the
+    /// receives waiting in the source when the context is done, so that they wait
+    /// there alone.
     pub(crate) hook: Option<Arc<DoneHook<T>>>,
 }
 

@@ -20,8 +20,8 @@
 //!
 //! Only the `WAITING -> *` transition is contended; the owner resets its state to
 //! `WAITING` before it registers again. One kind of waiter is not contended at all:
-//! an async operation on an unbuffered channel ([`Operation::SINGLE_LOCKED`]) is
-//! registered in that one channel, and both its owner and its selectors move its
+//! an async operation on an unbuffered channel ([`Operation::SINGLE_LOCKED`], or
+//! [`Operation::tagged_locked`]) is registered in that one channel, and both its owner and its selectors move its
 //! state only under that channel's lock, so the selector's CAS becomes a load and a
 //! store there (and a withdrawing owner removes its entry in the same critical
 //! section, so such an entry is `WAITING` for as long as it is queued).
