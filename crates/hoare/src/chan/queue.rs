@@ -184,9 +184,9 @@ impl WaitQueue {
 /// The caller then retries its operation.
 ///
 /// The caller registers as soon as its operation finds the channel not ready, and
-/// then waits by yielding ([`Waiter::wait_yielding_until`]): on a buffered channel
-/// spinning does not pay (the other side must run to change anything), and a
-/// registered waiter is woken by that side directly.
+/// then waits with a short spin and then yields ([`Waiter::wait_yielding_until`]):
+/// on a buffered channel a long spin does not pay (the other side must run to
+/// change anything), and a registered waiter is woken by that side directly.
 #[inline]
 pub(crate) fn block_in(queue: &WaitQueue, ready: impl Fn() -> bool, deadline: Option<Instant>) {
     block_in_as(queue, ready, deadline, Operation::SINGLE);

@@ -175,10 +175,14 @@ const SPINS: u32 = 0;
 #[cfg(loom)]
 const YIELDS: u32 = 0;
 
-/// How many times a thread blocked on a buffered channel yields before it parks
-/// (see [`Waiter::wait_yielding_until`]).
+/// How many spin hints, then how many yields, a thread blocked on a buffered
+/// channel goes through before it parks (see [`Waiter::wait_yielding_until`]).
+#[cfg(not(loom))]
+const BUFFERED_SPINS: u32 = 16;
 #[cfg(not(loom))]
 const BUFFERED_YIELDS: u32 = 256;
+#[cfg(loom)]
+const BUFFERED_SPINS: u32 = 0;
 #[cfg(loom)]
 const BUFFERED_YIELDS: u32 = 0;
 
@@ -321,14 +325,16 @@ impl Waiter {
         self.wait_phases(deadline, SPINS, YIELDS)
     }
 
-    /// [`Waiter::wait_until`] for a thread blocked on a buffered channel: it yields
-    /// the CPU instead of spinning, then parks. A full or empty ring stays so until
-    /// the other side runs, and when threads outnumber cores a spinning waiter
-    /// holds the very core that side needs: on two cores with two senders and two
-    /// receivers, spinning first made the `mpmc` benchmark about 1.5x slower, and
-    /// it slowed `spsc1024` too.
+    /// [`Waiter::wait_until`] for a thread blocked on a buffered channel: a short
+    /// spin (about a microsecond, for a partner that answers at once), then yields,
+    /// then it parks. A full or empty ring stays so until the other side runs, and
+    /// when threads outnumber cores a longer spin holds the very core that side
+    /// needs: on two cores with two senders and two receivers, the 64-hint spin of
+    /// [`Waiter::wait_until`] (after a backoff) made the `mpmc` benchmark about
+    /// 1.5x slower. Without any spin, a thread handing work back and forth over a
+    /// `chan(1)` (the `waitgroup` benchmark) took 6x longer per round.
     pub(crate) fn wait_yielding_until(&self, deadline: Option<Instant>) -> usize {
-        self.wait_phases(deadline, 0, BUFFERED_YIELDS)
+        self.wait_phases(deadline, BUFFERED_SPINS, BUFFERED_YIELDS)
     }
 
     /// Waits: `spins` spin hints, then `yields` yields, then parks; each step
