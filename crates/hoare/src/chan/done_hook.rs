@@ -1,12 +1,12 @@
-//! How an async or-done receive on a channel learns that its context is done
-//! without joining the context's wait queue each time it waits.
+//! How an or-done receive on a channel learns that its context is done without
+//! joining the context's wait queue each time it waits.
 //!
 //! An or-done receiver made on a channel registers one [`DoneHook`] with its
 //! context, once. Its receives (async and blocking) then wait in the channel
-//! alone, registered under the hook's tag ([`Operation::tagged`]). When the context is done, its
-//! cancel wakes the hook, which wakes the receives bearing its tag with
-//! `DISCONNECTED` (`disconnect_tagged` of either flavor); each then sees the
-//! context done and ends. A receive that registers just as the cancel runs checks
+//! alone, registered under the hook's tag ([`Operation::tagged`]). When the
+//! context is done, its cancel wakes the hook, which wakes the receives bearing
+//! its tag with `DISCONNECTED` (`disconnect_tagged` of either flavor); each then
+//! sees the context done and ends. A receive that registers just as the cancel runs checks
 //! the context after registering: the lock of the channel's receive queue orders
 //! the two, so either the hook finds the entry or the receive sees the context
 //! done.
@@ -112,7 +112,7 @@ impl<T: Send + 'static> DoneHook<T> {
 }
 
 impl<T> DoneHook<T> {
-    /// The operation the hook's receives register as.
+    /// The operation the hook's async receives register as.
     #[inline]
     pub(crate) fn oper(&self) -> Operation {
         self.oper
