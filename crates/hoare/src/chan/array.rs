@@ -445,7 +445,7 @@ impl<T> Channel<T> {
 
     /// Called when an async receive is dropped unfinished.
     pub(crate) fn cancel_recv(&self, w: &mut Option<AsyncWait<T>>) {
-        super::queue::finish(w, &self.receivers);
+        self.cancel_recv_as(w, Operation::SINGLE);
     }
 
     /// [`Channel::cancel_recv`] for a receive polled with

@@ -110,24 +110,14 @@ impl WaitQueue {
     /// wait for is gone (an or-done receiver's context is done). They retry, and
     /// see that first.
     pub(crate) fn disconnect_tagged(&self, oper: Operation) {
-        let mut woken = Vec::new();
-        {
+        let woken = {
             let mut entries = lock(&self.entries);
             let mut queue = entries.as_mut();
-            queue.retain(|e| {
-                if !e.oper.has_tag_of(oper) {
-                    return true;
-                }
-                // SAFETY: we hold the queue's lock and take the entry out of it in
-                // this critical section; the selection is released at once.
-                if let Some(selected) = unsafe { e.try_disconnect() } {
-                    woken.push(selected.release());
-                }
-                false
-            });
-            let empty = queue.is_empty();
-            self.is_empty.store(empty, Ordering::SeqCst);
-        }
+            // SAFETY: we hold the queue's lock.
+            let woken = unsafe { queue.disconnect_tagged(oper) };
+            self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+            woken
+        };
         woken.into_iter().for_each(Unparker::unpark);
     }
 

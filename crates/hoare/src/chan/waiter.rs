@@ -644,16 +644,34 @@ impl EntryQueueMut<'_> {
         }
     }
 
-    /// Keeps only the entries for which `keep` returns true; calls it once per
-    /// entry, oldest first.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
-        if self.head.as_ref().is_some_and(|e| !keep(e)) {
+    /// Takes out every entry bearing the tag of `oper` (see
+    /// [`Operation::has_tag_of`]) and selects its waiter with `DISCONNECTED`;
+    /// returns the unparkers of those it won, to wake once the lock is released.
+    /// The other entries stay, in order.
+    ///
+    /// # Safety
+    /// The caller holds the lock that guards this queue (rules 1 and 2).
+    pub(crate) unsafe fn disconnect_tagged(&mut self, oper: Operation) -> Vec<Unparker> {
+        let mut woken = Vec::new();
+        let mut untagged = |e: &Entry| {
+            if !e.oper.has_tag_of(oper) {
+                return true;
+            }
+            // SAFETY: the caller holds the queue's lock, and the entry leaves the
+            // queue in this critical section; the selection is released at once.
+            if let Some(selected) = unsafe { e.try_disconnect() } {
+                woken.push(selected.release());
+            }
+            false
+        };
+        if self.head.as_ref().is_some_and(|e| !untagged(e)) {
             *self.head = None;
         }
-        self.rest.retain(|e| keep(e));
+        self.rest.retain(|e| untagged(e));
         if self.head.is_none() {
             *self.head = self.rest.pop_front();
         }
+        woken
     }
 
     /// Takes every entry out, oldest first.

@@ -597,18 +597,8 @@ impl<T> Channel<T> {
     /// channel open and its other waiters waiting: the reason those receives wait
     /// for is gone (an or-done receiver's context is done).
     pub(crate) fn disconnect_tagged(&self, oper: Operation) {
-        let mut woken = Vec::new();
-        self.lock().receivers().retain(|e| {
-            if !e.oper.has_tag_of(oper) {
-                return true;
-            }
-            // SAFETY: we hold the lock and take the entry out of its queue in
-            // this critical section; the selection is released at once.
-            if let Some(selected) = unsafe { e.try_disconnect() } {
-                woken.push(selected.release());
-            }
-            false
-        });
+        // SAFETY: the channel's lock, held for this statement, guards the queue.
+        let woken = unsafe { self.lock().receivers().disconnect_tagged(oper) };
         woken.into_iter().for_each(Unparker::unpark);
     }
 

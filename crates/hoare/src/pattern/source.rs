@@ -104,7 +104,11 @@ pub(crate) async fn until_done<F: Future<Output = ()>>(ctx: &Context, body: F) {
     // takes it out, and sets `woken` first.
     let mut registered: Option<Waker> = None;
     poll_fn(|cx| {
-        // Register first, then look: a wake-up after the look finds the waker.
+        // The waker we registered stays in `signal.task` until a wake-up takes it,
+        // and a wake-up sets `woken` first: so unless `woken` is set (or the task's
+        // waker changed), it is still there and need not be registered again. When
+        // it is set, register first, then look: a wake-up after the look finds
+        // the new waker.
         // ORDERING: Relaxed: a wake-up this load misses has set `woken` and then
         // woken the very waker we hold, so the task is polled again and looks
         // again (its wake-up orders that poll after the store).
