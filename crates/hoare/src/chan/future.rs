@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
+use super::bridge::{Bridge, BridgeWait};
 use super::done_hook::DoneHook;
 use super::error::{SendError, TryRecvError};
 use super::merge::Merge;
@@ -147,6 +148,7 @@ impl<T> RecvState<T> {
                 made: 0,
                 first: SourceState::default(),
                 rest: Box::default(),
+                bridge: None,
             })
         })
     }
@@ -169,6 +171,8 @@ struct MoreState<T> {
     first: SourceState<T>,
     /// Sources 1.. of a merge.
     rest: Box<[SourceState<T>]>,
+    /// A bridge's receive that had to wait.
+    bridge: Option<BridgeWait<T>>,
 }
 
 impl<T> MoreState<T> {
@@ -233,6 +237,7 @@ unsafe fn poll_recv<T>(
         RecvInner::OrDone(a) => unsafe { poll_or_done(a, cx, state) },
         // SAFETY: the caller's contract.
         RecvInner::Merge(m) => unsafe { poll_merge(m, cx, state) },
+        RecvInner::Bridge(b) => poll_bridge(b, cx, state),
         RecvInner::Chan(shared) => match shared.flavor() {
             FlavorRef::Array(c) => c.poll_recv(cx, state_wait),
             // SAFETY: the caller's contract.
@@ -424,6 +429,29 @@ unsafe fn poll_merge<T>(
     }
 }
 
+/// One poll of a receive on a bridge: a value ready now is taken without a wait
+/// state; a receive that must wait runs as a boxed future (see `bridge.rs`).
+fn poll_bridge<T>(
+    b: &std::sync::Arc<Bridge<T>>,
+    cx: &mut Context<'_>,
+    state: &mut RecvState<T>,
+) -> Poll<Option<T>> {
+    if state.more.as_ref().is_none_or(|m| m.bridge.is_none()) {
+        match b.try_recv() {
+            Ok(v) => return Poll::Ready(Some(v)),
+            Err(TryRecvError::Closed) => return Poll::Ready(None),
+            Err(TryRecvError::Empty) => {}
+        }
+    }
+    let more = state.more();
+    let wait = more.bridge.get_or_insert_with(|| (b.wait)(b.clone()));
+    let polled = wait.as_mut().poll(cx);
+    if polled.is_ready() {
+        more.bridge = None;
+    }
+    polled
+}
+
 /// Withdraws the receives on a merge's sources, except `keep` (the one that just
 /// completed). A value already handed to one of them goes back to its channel.
 fn cancel_merge_sources<T>(m: &Merge<T>, state: &mut RecvState<T>, keep: Option<usize>) {
@@ -459,6 +487,13 @@ fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
         }
         if state.sources_made() == m.sources.len() {
             cancel_merge_sources(m, state, None);
+        }
+        return;
+    }
+    if let RecvInner::Bridge(_) = &rx.inner {
+        // Dropping the wait withdraws it (and lets go of the pull role).
+        if let Some(more) = state.more.as_deref_mut() {
+            more.bridge = None;
         }
         return;
     }

@@ -91,6 +91,7 @@
 //! reports the number asked for.
 
 pub(crate) mod array;
+pub(crate) mod bridge;
 mod buffer;
 mod done_hook;
 mod error;

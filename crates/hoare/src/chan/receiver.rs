@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::bridge::Bridge;
 use super::done_hook::DoneHook;
 use super::error::{RecvTimeoutError, TryRecvError};
 use super::future::{RecvFuture, RecvStream};
@@ -48,6 +49,9 @@ pub(crate) enum RecvInner<T> {
     OrDone(Box<OrDone<T>>),
     /// `pattern::fan_in`: the values of several receivers, read straight from them.
     Merge(Box<Merge<T>>),
+    /// `pattern::bridge`: the values of a stream of streams, read straight from
+    /// each stream in turn.
+    Bridge(Arc<Bridge<T>>),
 }
 
 /// The parts of an [`RecvInner::OrDone`] receiver.
@@ -121,6 +125,7 @@ impl<T> Receiver<T> {
             RecvInner::OrDone(a) if a.ctx.is_done() => Err(TryRecvError::Closed),
             RecvInner::OrDone(a) => a.source.try_recv(),
             RecvInner::Merge(m) => m.try_recv(),
+            RecvInner::Bridge(b) => b.try_recv(),
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.try_recv(),
                 FlavorRef::Zero(c) => c.try_recv(),
@@ -177,6 +182,7 @@ impl<T> Receiver<T> {
             RecvInner::Done(c) => wait_done(c, deadline),
             RecvInner::OrDone(a) => recv_or_done(a, deadline),
             RecvInner::Merge(m) => (m.blocking)(m, deadline),
+            RecvInner::Bridge(_) => super::bridge::recv_blocking(self, deadline),
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.recv(deadline),
                 FlavorRef::Zero(c) => c.recv(deadline),
@@ -296,6 +302,7 @@ impl<T> Receiver<T> {
             RecvInner::Done(c) => c.is_done(),
             RecvInner::OrDone(a) => a.ctx.is_done() || a.source.is_closed(),
             RecvInner::Merge(m) => m.is_closed(),
+            RecvInner::Bridge(b) => b.is_closed(),
         }
     }
 
@@ -319,6 +326,7 @@ impl<T> Receiver<T> {
             RecvInner::Done(_) => 0,
             RecvInner::OrDone(a) => a.source.len(),
             RecvInner::Merge(m) => m.len(),
+            RecvInner::Bridge(b) => b.len(),
         }
     }
 
@@ -351,6 +359,7 @@ impl<T> Receiver<T> {
             RecvInner::Done(_) => 0,
             RecvInner::OrDone(a) => a.source.capacity(),
             RecvInner::Merge(m) => m.capacity(),
+            RecvInner::Bridge(_) => 0,
         }
     }
 }
@@ -458,6 +467,9 @@ impl<T> Clone for Receiver<T> {
             RecvInner::Merge(m) => Receiver {
                 inner: RecvInner::Merge(Box::new((**m).clone())),
             },
+            RecvInner::Bridge(b) => Receiver {
+                inner: RecvInner::Bridge(b.clone()),
+            },
             RecvInner::OrDone(a) => Receiver {
                 inner: RecvInner::OrDone(Box::new(OrDone {
                     source: a.source.clone(),
@@ -492,6 +504,7 @@ impl<T> fmt::Debug for Receiver<T> {
                 .field("merging", &m.sources)
                 .field("until_done_of", &m.ctx)
                 .finish(),
+            RecvInner::Bridge(b) => f.debug_struct("Receiver").field("bridge", b).finish(),
             RecvInner::OrDone(a) => f
                 .debug_struct("Receiver")
                 .field("source", &a.source)

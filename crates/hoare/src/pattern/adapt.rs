@@ -131,6 +131,11 @@ pub fn tee<T: Clone + Send + 'static>(
 /// The book's `bridge`: flattens a stream of streams, reading each inner stream to
 /// its end before taking the next, until the outer stream closes or `ctx` is done.
 ///
+/// No goroutine is involved: the returned receiver reads the current stream
+/// directly (a buffered stream's values cost a buffered receive each), and the
+/// receive that finds it ended takes the next stream from `streams` itself. It
+/// works in `select!` like any receiver, and its clones share the current stream.
+///
 /// ```
 /// use hoare::{chan, context::Context, pattern};
 ///
@@ -146,16 +151,6 @@ pub fn tee<T: Clone + Send + 'static>(
 /// let got: Vec<i32> = pattern::bridge(&ctx, streams).into_iter().collect();
 /// assert_eq!(got, [0, 1, 2]);
 /// ```
-#[track_caller]
 pub fn bridge<T: Send + 'static>(ctx: &Context, streams: Receiver<Receiver<T>>) -> Receiver<T> {
-    let c = ctx.clone();
-    stream(ctx, move |tx| async move {
-        while let Some(inner) = recv_or_done(&c, &streams).await {
-            while let Some(v) = recv_or_done(&c, &inner).await {
-                if !send_or_done(&c, &tx, v).await {
-                    return;
-                }
-            }
-        }
-    })
+    Receiver::bridge(streams, ctx)
 }

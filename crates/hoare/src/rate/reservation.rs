@@ -84,6 +84,13 @@ impl<'a> Reservation<'a> {
         if !self.r.ok {
             return Duration::MAX;
         }
+        if self.r.time_to_act == i64::MAX {
+            // The time to act saturated. Go's `Time` holds the sum, and `Sub`
+            // then saturates to the longest Duration; so does this, whichever
+            // anchor the clock counts from (the instants a program asks at are
+            // not centuries apart, so no other answer is lost).
+            return Duration::from_nanos(i64::MAX as u64);
+        }
         let delay = clock::sub(self.r.time_to_act, t);
         Duration::from_nanos(delay.max(0) as u64)
     }

@@ -14,6 +14,7 @@
 use std::marker::PhantomPinned;
 use std::time::Instant;
 
+use crate::chan::bridge::{Bridge, Look};
 use crate::chan::receiver::RecvInner;
 use crate::chan::waiter::{Operation, Packet, Waiter};
 use crate::chan::{FlavorRef, Receiver, SendError, Sender, TryRecvError, TrySendError};
@@ -46,6 +47,13 @@ pub(crate) trait Case {
     /// For a timer case, when the select should look at it again: when it is due,
     /// or at once if it is closed (a closed channel is ready). `None` for channels.
     fn due(&self) -> Option<Instant>;
+}
+
+/// A receive case on a stream of streams whose output can be read through the
+/// erased type: a bridge's case pulls the next stream with one.
+pub(crate) trait PullCase<T>: Case {
+    /// The stream received (`None`: the stream of streams ended).
+    fn take_output(&mut self) -> Option<Receiver<T>>;
 }
 
 /// What may stand in a `recv(…)` case of [`select!`](crate::select!): `&Receiver<T>`,
@@ -172,6 +180,8 @@ pub(crate) struct RecvSlot<T> {
     /// source hands over is known to be that source's (and goes back to it if the
     /// select is abandoned). Made on first need; never resized while registered.
     subs: Vec<RecvSlot<T>>,
+    /// For a bridge receiver: what its case registered with. Made on first need.
+    bridge: Option<Box<BridgeCase<T>>>,
     out: Option<Option<T>>,
     /// A channel may hold the packet's address while the select is registered,
     /// while the select still uses the case through `&mut`; `!Unpin` tells the
@@ -185,6 +195,7 @@ impl<T> Default for RecvSlot<T> {
         Self {
             packet: Packet::new(None),
             subs: Vec::new(),
+            bridge: None,
             out: None,
             _pinned: PhantomPinned,
         }
@@ -256,6 +267,11 @@ impl<T> RecvSlot<T> {
                 }
                 ready
             }
+            Some(RecvInner::Bridge(b)) => {
+                let st = self.bridge.get_or_insert_with(Box::default);
+                // SAFETY: the caller's contract; the state is boxed.
+                unsafe { st.register(b, waiter, oper) }
+            }
             Some(RecvInner::OrDone(a)) => {
                 // SAFETY: the caller's contract, passed on for the source.
                 let source_ready = unsafe { self.register(Some(&a.source), waiter, oper) };
@@ -301,6 +317,11 @@ impl<T> RecvSlot<T> {
                     queue.unregister(waiter, oper);
                 }
             }
+            Some(RecvInner::Bridge(b)) => {
+                if let Some(st) = self.bridge.as_deref_mut() {
+                    st.unregister(b, waiter, oper);
+                }
+            }
             Some(RecvInner::OrDone(a)) => {
                 self.unregister(Some(&a.source), waiter, oper);
                 if let Some(queue) = a.ctx.done_waiters() {
@@ -333,6 +354,13 @@ impl<T> RecvSlot<T> {
                     None => self.try_fire(rx),
                 }
             }
+            Some(RecvInner::Bridge(b)) => {
+                let handed = self.bridge.as_deref_mut().and_then(|st| st.on_selected(b));
+                match handed {
+                    Some(v) => self.fire(Some(v)),
+                    None => self.try_fire(rx),
+                }
+            }
             Some(RecvInner::OrDone(_)) => {
                 // SAFETY: as above.
                 match unsafe { self.packet.take() } {
@@ -346,6 +374,12 @@ impl<T> RecvSlot<T> {
     }
 
     pub(crate) fn abandon(&mut self, rx: Option<&Receiver<T>>) {
+        if let Some(RecvInner::Bridge(b)) = rx.map(|rx| &rx.inner) {
+            if let Some(st) = self.bridge.as_deref_mut() {
+                st.abandon(b);
+            }
+            return;
+        }
         if let Some(RecvInner::OrDone(a)) = rx.map(|rx| &rx.inner) {
             self.abandon(Some(&a.source));
             return;
@@ -373,6 +407,7 @@ impl<T> RecvSlot<T> {
         match rx.map(|rx| &rx.inner) {
             Some(RecvInner::Timer(t, _)) => Some(t.wake_at()),
             Some(RecvInner::Done(ctx)) => ctx.deadline(),
+            Some(RecvInner::Bridge(b)) => b.ctx.deadline(),
             Some(RecvInner::Merge(m)) => m
                 .sources
                 .iter()
@@ -384,6 +419,103 @@ impl<T> RecvSlot<T> {
                 (x, y) => x.or(y),
             },
             _ => None,
+        }
+    }
+}
+
+/// What a bridge receiver's case registered with: the current stream (a clone,
+/// kept until the case finishes), the stream of streams (holding the pull role),
+/// or the bridge's `changed` queue.
+pub(crate) struct BridgeCase<T> {
+    stream: Option<Receiver<T>>,
+    sub: RecvSlot<T>,
+    pull: Option<Box<dyn PullCase<T> + Send>>,
+    on_changed: bool,
+}
+
+impl<T> Default for BridgeCase<T> {
+    fn default() -> Self {
+        Self {
+            stream: None,
+            sub: RecvSlot::default(),
+            pull: None,
+            on_changed: false,
+        }
+    }
+}
+
+impl<T> BridgeCase<T> {
+    /// # Safety
+    /// As for [`Case::register`]; `self` is boxed and stays put until unregistered.
+    unsafe fn register(&mut self, b: &Bridge<T>, waiter: &Waiter, oper: Operation) -> bool {
+        if b.ctx.is_done() {
+            return true;
+        }
+        match b.look() {
+            Look::End => true,
+            Look::Stream(s) => {
+                let s = self.stream.insert(s);
+                // SAFETY: the caller's contract, passed on for the stream.
+                unsafe { self.sub.register(Some(s), waiter, oper) }
+            }
+            Look::Changed => {
+                b.changed.register(waiter, oper);
+                self.on_changed = true;
+                b.pull_free()
+            }
+            Look::Pull(role) => {
+                role.keep();
+                let case = self.pull.insert(b.streams.pull_case());
+                // SAFETY: the caller's contract; the pull case is boxed.
+                unsafe { case.register(waiter, oper) }
+            }
+        }
+    }
+
+    fn unregister(&mut self, b: &Bridge<T>, waiter: &Waiter, oper: Operation) {
+        let selected = waiter.state() == oper.id();
+        if let Some(s) = &self.stream {
+            self.sub.unregister(Some(s), waiter, oper);
+            if !selected {
+                self.stream = None;
+            }
+        }
+        if std::mem::take(&mut self.on_changed) {
+            b.changed.unregister(waiter, oper);
+        }
+        if let Some(case) = self.pull.as_mut() {
+            case.unregister(waiter, oper);
+            if !selected {
+                self.pull = None;
+                b.release();
+            }
+        }
+    }
+
+    /// Finishes a selected case: the value a stream handed over, if any (after
+    /// installing a stream the pull received; the caller then tries the bridge).
+    fn on_selected(&mut self, b: &Bridge<T>) -> Option<T> {
+        if let Some(s) = self.stream.take() {
+            if self.sub.on_selected(Some(&s)) {
+                return self.sub.take_output();
+            }
+        } else if let Some(mut case) = self.pull.take() {
+            let role = b.resume_role();
+            if case.on_selected() {
+                role.install(case.take_output());
+            }
+        }
+        None
+    }
+
+    fn abandon(&mut self, b: &Bridge<T>) {
+        if let Some(s) = self.stream.take() {
+            self.sub.abandon(Some(&s));
+        }
+        if let Some(mut case) = self.pull.take() {
+            // A stream the stream of streams handed over goes back to it.
+            case.abandon();
+            b.release();
         }
     }
 }

@@ -62,7 +62,7 @@
 //! assert!(seen.0 <= 1 && seen.0 + seen.1 == 2);
 //! ```
 
-mod case;
+pub(crate) mod case;
 mod dynamic;
 mod future;
 mod macros;
