@@ -301,9 +301,10 @@ impl Wake for Unpark {
 }
 
 /// Runs `fut` on the calling thread, parking while it is pending, until it
-/// completes (`Some`) or `deadline` passes (`None`; the future is dropped).
+/// completes (`Some`) or `deadline` passes (`None`; the future is dropped). Parks
+/// through `crate::loom`, so loom models can drive it.
 pub(crate) fn block_on_until<F: Future>(fut: F, deadline: Option<Instant>) -> Option<F::Output> {
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let waker = Waker::from(Arc::new(UnparkModel(crate::loom::current())));
     let mut cx = Context::from_waker(&waker);
     let mut fut = std::pin::pin!(fut);
     loop {
@@ -311,15 +312,27 @@ pub(crate) fn block_on_until<F: Future>(fut: F, deadline: Option<Instant>) -> Op
             return Some(out);
         }
         match deadline {
-            None => std::thread::park(),
+            None => crate::loom::park(),
             Some(d) => {
                 let now = Instant::now();
                 if now >= d {
                     return None;
                 }
-                std::thread::park_timeout(d - now);
+                crate::loom::park_timeout(d - now);
             }
         }
+    }
+}
+
+/// Wakes a thread blocked in [`block_on_until`].
+struct UnparkModel(crate::loom::Thread);
+
+impl Wake for UnparkModel {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
     }
 }
 

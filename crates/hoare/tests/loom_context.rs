@@ -3,7 +3,8 @@
 //! creation of a child, a child's cancel racing its parent's, a cancel with a
 //! cause racing one without, and a cancel racing a send into an or-done receive
 //! (blocking and async, on a buffered and on an unbuffered source), and the same
-//! for a fan-in receive.
+//! for a fan-in receive; and the receives of a bridge, shared by two clones or
+//! racing a cancel.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p hoare --release --test loom_context`.
 #![cfg(loom)]
@@ -256,4 +257,50 @@ fn cancel_ends_a_blocking_or_done_receive_on_an_unbuffered_source() {
 #[test]
 fn cancel_ends_a_blocking_or_done_receive_on_a_buffered_source() {
     cancel_ends_an_or_done_receive(1, false);
+}
+
+/// Two clones of a bridge receive at once while the stream of streams delivers
+/// one stream of one value and closes: one clone gets the value and the other the
+/// end, whichever pulls the stream (the other waits for it on `changed`).
+#[test]
+fn two_clones_of_a_bridge_share_one_stream() {
+    loom::model(|| {
+        let ctx = Context::background();
+        let (tx, streams) = chan::<chan::Receiver<u32>>(1);
+        let bridged = hoare::pattern::bridge(&ctx, streams);
+        let other = {
+            let rx = bridged.clone();
+            thread::spawn(move || rx.recv())
+        };
+        let (vtx, vrx) = chan::<u32>(1);
+        vtx.send(7).unwrap();
+        drop(vtx);
+        tx.send(vrx).unwrap();
+        drop(tx);
+        let mine = loom::future::block_on(bridged.recv_async());
+        let theirs = other.join().unwrap();
+        let mut got = [mine, theirs];
+        got.sort();
+        assert_eq!(got, [None, Some(7)]);
+    });
+}
+
+/// A cancel races a bridge's receives: one waiting on its stream (blocking), one
+/// waiting for the next stream (async). Both end.
+#[test]
+fn cancel_ends_bridge_receives_on_a_stream_and_on_the_streams() {
+    loom::model(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (stx, streams) = chan::<chan::Receiver<u32>>(1);
+        let (_vtx, vrx) = chan::<u32>(1);
+        stx.send(vrx).unwrap();
+        let on_stream = hoare::pattern::bridge(&ctx, streams);
+        let (_silent_tx, silent) = chan::<chan::Receiver<u32>>(1);
+        let on_streams = hoare::pattern::bridge(&ctx, silent);
+        let waiter = thread::spawn(move || on_stream.recv());
+        let task = thread::spawn(move || loom::future::block_on(on_streams.recv_async()));
+        cancel.cancel();
+        assert_eq!(waiter.join().unwrap(), None);
+        assert_eq!(task.join().unwrap(), None);
+    });
 }

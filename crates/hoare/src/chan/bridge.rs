@@ -16,7 +16,6 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
@@ -28,7 +27,7 @@ use super::receiver::RecvInner;
 use super::waiter::AsyncWait;
 use super::Receiver;
 use crate::context::Context;
-use crate::loom::{lock, AtomicBool, Mutex};
+use crate::loom::{lock, Mutex};
 use crate::select::case::{Case, PullCase};
 
 /// A receive of a bridge that had to wait, as a boxed future.
@@ -41,10 +40,8 @@ pub(crate) struct Bridge<T> {
     /// infinite: its bridge would hold a `Receiver<Receiver<Receiver<T>>>`...).
     pub(crate) streams: Box<dyn Streams<T>>,
     pub(crate) ctx: Context,
-    /// The stream being read.
+    /// The stream being read, and who reads the next.
     current: Mutex<Current<T>>,
-    /// Held by the one receive that reads `streams` for the next stream.
-    pulling: AtomicBool,
     /// Receives that wait for the holder of the pull role to let go.
     pub(crate) changed: WaitQueue,
     /// What needs `T: Send + 'static`, made where the bridge is made: an or-done
@@ -84,6 +81,9 @@ struct Current<T> {
     number: u64,
     /// The stream of streams ended: no stream will follow.
     ended: bool,
+    /// A receive holds the pull role: it alone reads `streams` for the next
+    /// stream.
+    pulling: bool,
 }
 
 /// What a receive found, and what it should wait for if it found nothing.
@@ -112,6 +112,7 @@ impl<T> PullRole<'_, T> {
         let b = self.bridge;
         let mut cur = lock(&b.current);
         cur.number += 1;
+        cur.pulling = false;
         let old = match next {
             Some(stream) => cur.stream.replace((b.or_done)(stream, b.ctx.clone())),
             None => {
@@ -120,9 +121,9 @@ impl<T> PullRole<'_, T> {
             }
         };
         drop(cur);
-        drop(old); // outside the lock: dropping a stream may wake its senders
         self.held = false;
-        b.release();
+        b.changed.disconnect_all();
+        drop(old); // outside the lock: dropping a stream may wake its senders
     }
 
     /// Keeps the role past this value's life: a select case holds it between
@@ -146,6 +147,7 @@ impl<T> Current<T> {
             stream: None,
             number: 0,
             ended: false,
+            pulling: false,
         }
     }
 }
@@ -164,16 +166,18 @@ pub(crate) enum Look<'a, T> {
 
 impl<T> Bridge<T> {
     /// Lets go of the pull role and wakes every receive waiting for that.
+    ///
+    /// The flag is written and read under the lock of `current`, and a waiter
+    /// registers with `changed` before it looks: so either it sees the role free,
+    /// or its registration happened before this release's look at `changed`.
     pub(crate) fn release(&self) {
-        // ORDERING: SeqCst, paired with the SeqCst load in a waiter's re-check
-        // after it registers with `changed` (see `WaitQueue::disconnect_all`).
-        self.pulling.store(false, Ordering::SeqCst);
+        lock(&self.current).pulling = false;
         self.changed.disconnect_all();
     }
 
     /// Whether nobody holds the pull role (a waiter on `changed` may retry).
     pub(crate) fn pull_free(&self) -> bool {
-        !self.pulling.load(Ordering::SeqCst)
+        !lock(&self.current).pulling
     }
 
     /// A held pull role, given up by [`PullRole::keep`].
@@ -187,18 +191,19 @@ impl<T> Bridge<T> {
     /// Takes the pull role, unless another receive holds it or a stream newer
     /// than `number` is installed (`None` either way).
     fn claim(&self, number: u64) -> Option<Option<PullRole<'_, T>>> {
-        if self.pulling.swap(true, Ordering::SeqCst) {
+        let mut cur = lock(&self.current);
+        if cur.pulling {
             return None;
         }
-        if lock(&self.current).number == number {
-            return Some(Some(PullRole {
-                bridge: self,
-                held: true,
-            }));
+        if cur.number != number {
+            // Another receive installed a stream meanwhile: look again.
+            return Some(None);
         }
-        // Another receive installed a stream meanwhile: look again.
-        self.release();
-        Some(None)
+        cur.pulling = true;
+        Some(Some(PullRole {
+            bridge: self,
+            held: true,
+        }))
     }
 
     /// What a select case registers with, taking nothing: the current stream
@@ -286,7 +291,6 @@ impl<T: Send + 'static> Receiver<T> {
                 streams: Box::new(Receiver::or_done(streams, ctx.clone())),
                 ctx: ctx.clone(),
                 current: Mutex::new(Current::initial()),
-                pulling: AtomicBool::new(false),
                 changed: WaitQueue::new(),
                 or_done: Receiver::or_done,
                 wait: |b| Box::pin(recv_waiting(b)),
@@ -433,5 +437,77 @@ struct StreamsDebug<'a, T>(&'a dyn Streams<T>);
 impl<T> fmt::Debug for StreamsDebug<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// Small cases that also run under miri: the select case's registrations (with a
+/// stream, with the stream of streams, and on `changed`) are withdrawn, and what
+/// a channel handed over before the select was dropped goes back to it.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context as TaskContext, Poll, Waker};
+
+    use crate::chan::{chan, Receiver, TryRecvError};
+    use crate::context::Context;
+    use crate::pattern::bridge;
+
+    #[test]
+    fn a_dropped_select_gives_back_a_stream_and_a_value_handed_to_it() {
+        let ctx = Context::background();
+        let (stx, streams) = chan::<Receiver<u8>>(0);
+        let bridged = bridge(&ctx, streams);
+        let mut cx = TaskContext::from_waker(Waker::noop());
+        // The case pulls (the stream of streams is empty): a stream handed to it
+        // goes back when the select is dropped.
+        let (vtx, vrx) = chan::<u8>(0);
+        {
+            let mut sel = pin!(async {
+                crate::select_async! { recv(&bridged) -> v => v }
+            });
+            assert_eq!(sel.as_mut().poll(&mut cx), Poll::Pending);
+            std::thread::spawn(move || stx.send(vrx).unwrap())
+                .join()
+                .unwrap();
+        }
+        // The next receive installs that stream, and waits on it: a value handed
+        // to a dropped receive goes back to the stream too.
+        {
+            let mut fut = pin!(bridged.recv_async());
+            assert_eq!(fut.as_mut().poll(&mut cx), Poll::Pending);
+            let vtx = vtx.clone();
+            std::thread::spawn(move || vtx.send(5).unwrap())
+                .join()
+                .unwrap();
+        }
+        assert_eq!(bridged.try_recv(), Ok(5));
+        drop(vtx);
+        assert_eq!(bridged.try_recv(), Err(TryRecvError::Closed));
+    }
+
+    #[test]
+    fn a_clone_waits_on_changed_while_another_pulls() {
+        let ctx = Context::background();
+        let (stx, streams) = chan::<Receiver<u8>>(1);
+        let a = bridge(&ctx, streams);
+        let b = a.clone();
+        let mut cx = TaskContext::from_waker(Waker::noop());
+        let mut pulling = pin!(a.recv_async());
+        assert_eq!(pulling.as_mut().poll(&mut cx), Poll::Pending);
+        {
+            // `b` finds the pull role taken: it waits on `changed`, and its
+            // select is withdrawn when dropped.
+            let mut waiting = pin!(async {
+                crate::select_async! { recv(&b) -> v => v }
+            });
+            assert_eq!(waiting.as_mut().poll(&mut cx), Poll::Pending);
+        }
+        let (vtx, vrx) = chan::<u8>(1);
+        vtx.send(9).unwrap();
+        stx.send(vrx).unwrap();
+        assert_eq!(pulling.as_mut().poll(&mut cx), Poll::Ready(Some(9)));
+        drop((stx, vtx));
+        assert_eq!(b.recv(), None);
     }
 }
