@@ -3,8 +3,8 @@
 //! creation of a child, a child's cancel racing its parent's, a cancel with a
 //! cause racing one without, and a cancel racing a send into an or-done receive
 //! (blocking and async, on a buffered and on an unbuffered source), and the same
-//! for a fan-in receive; and the receives of a bridge, shared by two clones or
-//! racing a cancel.
+//! for a fan-in receive; the receives of a bridge, shared by two clones or
+//! racing a cancel; and two clones of a take sharing its last value.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p hoare --release --test loom_context`.
 #![cfg(loom)]
@@ -302,5 +302,29 @@ fn cancel_ends_bridge_receives_on_a_stream_and_on_the_streams() {
         cancel.cancel();
         assert_eq!(waiter.join().unwrap(), None);
         assert_eq!(task.join().unwrap(), None);
+    });
+}
+
+/// Two clones of `take(source, 1)` receive at once while one value is sent: one
+/// claims the value left and gets it, the other waits for that claim and then
+/// finds the take ended.
+#[test]
+fn two_clones_of_a_take_share_its_last_value() {
+    loom::model(|| {
+        let ctx = Context::background();
+        let (tx, rx) = chan::<u32>(1);
+        let one = hoare::pattern::take(&ctx, rx, 1);
+        let other = {
+            let rx = one.clone();
+            thread::spawn(move || rx.recv())
+        };
+        tx.send(7).unwrap();
+        let mine = loom::future::block_on(one.recv_async());
+        let theirs = other.join().unwrap();
+        let mut got = [mine, theirs];
+        got.sort();
+        assert_eq!(got, [None, Some(7)]);
+        drop(one);
+        assert!(tx.send(8).is_err(), "the take let go of its source");
     });
 }

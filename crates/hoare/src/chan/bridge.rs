@@ -17,14 +17,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Instant;
 
-use super::error::{RecvTimeoutError, TryRecvError};
-use super::future::RecvFuture;
-use super::queue::WaitQueue;
+use super::error::TryRecvError;
+use super::queue::{WaitFor, WaitQueue};
 use super::receiver::RecvInner;
-use super::waiter::AsyncWait;
 use super::Receiver;
 use crate::context::Context;
 use crate::loom::{lock, Mutex};
@@ -319,59 +316,8 @@ async fn recv_waiting<T: Send + 'static>(b: Arc<Bridge<T>>) -> Option<T> {
                 let next = b.streams.recv().await;
                 role.install(next);
             }
-            Step::Changed => ChangedWait::new(&b).await,
+            Step::Changed => WaitFor::new(&b.changed, || b.pull_free()).await,
         }
-    }
-}
-
-/// Waits until the pull role is free (its holder installed a stream, or let go).
-struct ChangedWait<'a, T> {
-    bridge: &'a Bridge<T>,
-    wait: Option<AsyncWait<()>>,
-}
-
-impl<'a, T> ChangedWait<'a, T> {
-    fn new(bridge: &'a Bridge<T>) -> Self {
-        Self { bridge, wait: None }
-    }
-}
-
-impl<T> Future for ChangedWait<'_, T> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
-        // SAFETY: `wait` is not moved out of the pinned future; `Drop` withdraws
-        // it from the queue before it goes.
-        let this = unsafe { self.get_unchecked_mut() };
-        let b = this.bridge;
-        loop {
-            if b.pull_free() {
-                super::queue::finish(&mut this.wait, &b.changed);
-                return Poll::Ready(());
-            }
-            // SAFETY: as above: pinned, and `Drop` finishes it.
-            if unsafe { super::queue::park(&mut this.wait, cx, &b.changed, || b.pull_free()) } {
-                return Poll::Pending;
-            }
-        }
-    }
-}
-
-impl<T> Drop for ChangedWait<'_, T> {
-    fn drop(&mut self) {
-        super::queue::finish(&mut self.wait, &self.bridge.changed);
-    }
-}
-
-/// A blocking receive on a bridge: its async receive, driven on this thread.
-pub(crate) fn recv_blocking<T>(
-    rx: &Receiver<T>,
-    deadline: Option<Instant>,
-) -> Result<T, RecvTimeoutError> {
-    match crate::go::block_on_until(RecvFuture::new(rx), deadline) {
-        Some(Some(v)) => Ok(v),
-        Some(None) => Err(RecvTimeoutError::Closed),
-        None => Err(RecvTimeoutError::Timeout),
     }
 }
 

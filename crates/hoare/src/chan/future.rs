@@ -8,7 +8,6 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::bridge::{Bridge, BridgeWait};
 use super::done_hook::DoneHook;
 use super::error::{SendError, TryRecvError};
 use super::merge::Merge;
@@ -148,7 +147,7 @@ impl<T> RecvState<T> {
                 made: 0,
                 first: SourceState::default(),
                 rest: Box::default(),
-                bridge: None,
+                boxed: None,
             })
         })
     }
@@ -171,8 +170,8 @@ struct MoreState<T> {
     first: SourceState<T>,
     /// Sources 1.. of a merge.
     rest: Box<[SourceState<T>]>,
-    /// A bridge's receive that had to wait.
-    bridge: Option<BridgeWait<T>>,
+    /// A bridge's or take's receive that had to wait.
+    boxed: Option<Pin<Box<dyn Future<Output = Option<T>> + Send>>>,
 }
 
 impl<T> MoreState<T> {
@@ -237,7 +236,8 @@ unsafe fn poll_recv<T>(
         RecvInner::OrDone(a) => unsafe { poll_or_done(a, cx, state) },
         // SAFETY: the caller's contract.
         RecvInner::Merge(m) => unsafe { poll_merge(m, cx, state) },
-        RecvInner::Bridge(b) => poll_bridge(b, cx, state),
+        RecvInner::Bridge(b) => poll_boxed(cx, state, || b.try_recv(), || (b.wait)(b.clone())),
+        RecvInner::Take(t) => poll_boxed(cx, state, || t.try_recv(), || (t.wait)(t.clone())),
         RecvInner::Chan(shared) => match shared.flavor() {
             FlavorRef::Array(c) => c.poll_recv(cx, state_wait),
             // SAFETY: the caller's contract.
@@ -429,25 +429,26 @@ unsafe fn poll_merge<T>(
     }
 }
 
-/// One poll of a receive on a bridge: a value ready now is taken without a wait
-/// state; a receive that must wait runs as a boxed future (see `bridge.rs`).
-fn poll_bridge<T>(
-    b: &std::sync::Arc<Bridge<T>>,
+/// One poll of a receive on a bridge or a take: a value ready now (`try_recv`)
+/// is taken without a wait state; a receive that must wait runs as a boxed
+/// future (`wait`; see `bridge.rs` and `take.rs`).
+fn poll_boxed<T>(
     cx: &mut Context<'_>,
     state: &mut RecvState<T>,
+    try_recv: impl FnOnce() -> Result<T, TryRecvError>,
+    wait: impl FnOnce() -> Pin<Box<dyn Future<Output = Option<T>> + Send>>,
 ) -> Poll<Option<T>> {
-    if state.more.as_ref().is_none_or(|m| m.bridge.is_none()) {
-        match b.try_recv() {
+    if state.more.as_ref().is_none_or(|m| m.boxed.is_none()) {
+        match try_recv() {
             Ok(v) => return Poll::Ready(Some(v)),
             Err(TryRecvError::Closed) => return Poll::Ready(None),
             Err(TryRecvError::Empty) => {}
         }
     }
     let more = state.more();
-    let wait = more.bridge.get_or_insert_with(|| (b.wait)(b.clone()));
-    let polled = wait.as_mut().poll(cx);
+    let polled = more.boxed.get_or_insert_with(wait).as_mut().poll(cx);
     if polled.is_ready() {
-        more.bridge = None;
+        more.boxed = None;
     }
     polled
 }
@@ -490,10 +491,11 @@ fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
         }
         return;
     }
-    if let RecvInner::Bridge(_) = &rx.inner {
-        // Dropping the wait withdraws it (and lets go of the pull role).
+    if let RecvInner::Bridge(_) | RecvInner::Take(_) = &rx.inner {
+        // Dropping the wait withdraws it (and lets go of a bridge's pull role, or
+        // gives back a take's claim).
         if let Some(more) = state.more.as_deref_mut() {
-            more.bridge = None;
+            more.boxed = None;
         }
         return;
     }
@@ -723,5 +725,18 @@ impl<T> fmt::Debug for RecvStream<'_, T> {
         f.debug_struct("RecvStream")
             .field("pending", &self.pending)
             .finish_non_exhaustive()
+    }
+}
+
+/// A blocking receive on a receiver whose async receive does the work (a bridge,
+/// a take), driven on this thread.
+pub(crate) fn recv_blocking<T>(
+    rx: &Receiver<T>,
+    deadline: Option<std::time::Instant>,
+) -> Result<T, super::RecvTimeoutError> {
+    match crate::go::block_on_until(RecvFuture::new(rx), deadline) {
+        Some(Some(v)) => Ok(v),
+        Some(None) => Err(super::RecvTimeoutError::Closed),
+        None => Err(super::RecvTimeoutError::Timeout),
     }
 }

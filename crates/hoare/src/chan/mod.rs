@@ -100,6 +100,7 @@ mod merge;
 pub(crate) mod queue;
 pub(crate) mod receiver;
 mod sender;
+pub(crate) mod take;
 pub(crate) mod waiter;
 pub(crate) mod zero;
 

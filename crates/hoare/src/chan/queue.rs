@@ -292,3 +292,48 @@ pub(crate) fn finish_as<T>(slot: &mut Option<AsyncWait<T>>, queue: &WaitQueue, o
         queue.notify_one();
     }
 }
+
+/// A future that waits in `queue` until `ready` holds (checked before each wait
+/// and after registering, so no wake-up is lost). The party that makes `ready`
+/// true changes its state, then wakes the queue (`disconnect_all`).
+pub(crate) struct WaitFor<'a, F> {
+    queue: &'a WaitQueue,
+    ready: F,
+    wait: Option<AsyncWait<()>>,
+}
+
+impl<'a, F: Fn() -> bool> WaitFor<'a, F> {
+    pub(crate) fn new(queue: &'a WaitQueue, ready: F) -> Self {
+        Self {
+            queue,
+            ready,
+            wait: None,
+        }
+    }
+}
+
+impl<F: Fn() -> bool> std::future::Future for WaitFor<'_, F> {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> std::task::Poll<()> {
+        // SAFETY: `wait` is never moved out of the pinned future, and `Drop`
+        // withdraws it from the queue before it goes.
+        let this = unsafe { self.get_unchecked_mut() };
+        loop {
+            if (this.ready)() {
+                finish(&mut this.wait, this.queue);
+                return std::task::Poll::Ready(());
+            }
+            // SAFETY: as above: pinned, and `Drop` finishes it.
+            if unsafe { park(&mut this.wait, cx, this.queue, &this.ready) } {
+                return std::task::Poll::Pending;
+            }
+        }
+    }
+}
+
+impl<F> Drop for WaitFor<'_, F> {
+    fn drop(&mut self) {
+        finish(&mut self.wait, self.queue);
+    }
+}

@@ -9,6 +9,7 @@ use super::done_hook::DoneHook;
 use super::error::{RecvTimeoutError, TryRecvError};
 use super::future::{RecvFuture, RecvStream};
 use super::merge::Merge;
+use super::take::Take;
 use super::{block_until, deadline_after, FlavorRef, Handle};
 use crate::context::Context;
 use crate::time::Timer;
@@ -52,6 +53,9 @@ pub(crate) enum RecvInner<T> {
     /// `pattern::bridge`: the values of a stream of streams, read straight from
     /// each stream in turn.
     Bridge(Arc<Bridge<T>>),
+    /// `pattern::take`: the first values of another receiver, read straight from
+    /// it.
+    Take(Arc<Take<T>>),
 }
 
 /// The parts of an [`RecvInner::OrDone`] receiver.
@@ -126,6 +130,7 @@ impl<T> Receiver<T> {
             RecvInner::OrDone(a) => a.source.try_recv(),
             RecvInner::Merge(m) => m.try_recv(),
             RecvInner::Bridge(b) => b.try_recv(),
+            RecvInner::Take(t) => t.try_recv(),
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.try_recv(),
                 FlavorRef::Zero(c) => c.try_recv(),
@@ -182,7 +187,9 @@ impl<T> Receiver<T> {
             RecvInner::Done(c) => wait_done(c, deadline),
             RecvInner::OrDone(a) => recv_or_done(a, deadline),
             RecvInner::Merge(m) => (m.blocking)(m, deadline),
-            RecvInner::Bridge(_) => super::bridge::recv_blocking(self, deadline),
+            RecvInner::Bridge(_) | RecvInner::Take(_) => {
+                super::future::recv_blocking(self, deadline)
+            }
             RecvInner::Chan(s) => match s.flavor() {
                 FlavorRef::Array(c) => c.recv(deadline),
                 FlavorRef::Zero(c) => c.recv(deadline),
@@ -303,6 +310,7 @@ impl<T> Receiver<T> {
             RecvInner::OrDone(a) => a.ctx.is_done() || a.source.is_closed(),
             RecvInner::Merge(m) => m.is_closed(),
             RecvInner::Bridge(b) => b.is_closed(),
+            RecvInner::Take(t) => t.is_closed(),
         }
     }
 
@@ -327,6 +335,7 @@ impl<T> Receiver<T> {
             RecvInner::OrDone(a) => a.source.len(),
             RecvInner::Merge(m) => m.len(),
             RecvInner::Bridge(b) => b.len(),
+            RecvInner::Take(t) => t.len(),
         }
     }
 
@@ -360,6 +369,7 @@ impl<T> Receiver<T> {
             RecvInner::OrDone(a) => a.source.capacity(),
             RecvInner::Merge(m) => m.capacity(),
             RecvInner::Bridge(_) => 0,
+            RecvInner::Take(t) => t.capacity(),
         }
     }
 }
@@ -470,6 +480,9 @@ impl<T> Clone for Receiver<T> {
             RecvInner::Bridge(b) => Receiver {
                 inner: RecvInner::Bridge(b.clone()),
             },
+            RecvInner::Take(t) => Receiver {
+                inner: RecvInner::Take(t.clone()),
+            },
             RecvInner::OrDone(a) => Receiver {
                 inner: RecvInner::OrDone(Box::new(OrDone {
                     source: a.source.clone(),
@@ -505,6 +518,7 @@ impl<T> fmt::Debug for Receiver<T> {
                 .field("until_done_of", &m.ctx)
                 .finish(),
             RecvInner::Bridge(b) => f.debug_struct("Receiver").field("bridge", b).finish(),
+            RecvInner::Take(t) => f.debug_struct("Receiver").field("take", t).finish(),
             RecvInner::OrDone(a) => f
                 .debug_struct("Receiver")
                 .field("source", &a.source)

@@ -4,13 +4,18 @@ use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
 
-use super::source::{recv_or_done, send_or_done, stream};
+use super::source::{recv_or_done, stream};
 use crate::chan::{chan, Receiver};
 use crate::context::Context;
 
 /// The book's `take`: the first `n` values of `rx`, then the stream closes (also
 /// when `rx` closes first or `ctx` is done). `take(ctx, rx, 0)` is closed at once
-/// and does not touch `rx`.
+/// and drops `rx` untouched.
+///
+/// No goroutine is involved: the returned receiver reads `rx` directly and counts
+/// what it delivers, in `select!` too, and however many clones receive at once.
+/// Once the `n`th value is taken, `rx` is dropped (its senders learn nobody reads
+/// it any more, as when the book's goroutine returns).
 ///
 /// ```
 /// use hoare::{context::Context, pattern};
@@ -21,23 +26,8 @@ use crate::context::Context;
 ///     .collect();
 /// assert_eq!(first, [1, 2, 3]);
 /// ```
-#[track_caller]
 pub fn take<T: Send + 'static>(ctx: &Context, rx: Receiver<T>, n: usize) -> Receiver<T> {
-    if n == 0 {
-        let (_, closed) = chan(0);
-        return closed;
-    }
-    let c = ctx.clone();
-    stream(ctx, move |tx| async move {
-        for _ in 0..n {
-            let Some(v) = recv_or_done(&c, &rx).await else {
-                return;
-            };
-            if !send_or_done(&c, &tx, v).await {
-                return;
-            }
-        }
-    })
+    Receiver::take(rx, n, ctx)
 }
 
 /// The book's `orDone`: the values of `rx` until it closes or `ctx` is done, so a

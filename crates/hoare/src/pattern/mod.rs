@@ -5,8 +5,9 @@
 //! Every pattern takes a [`Context`](crate::context::Context) where the book takes
 //! a `done` channel, and returns a hoare [`Receiver`](crate::chan::Receiver), so
 //! the patterns compose with each other, with `for v in &rx`, and with
-//! [`select!`](crate::select!). [`or_done`] and [`fan_in`] need no goroutine: they
-//! are receivers that read their sources directly. The others run on goroutines
+//! [`select!`](crate::select!). [`or_done`], [`take`], [`bridge`] and [`fan_in`]
+//! need no goroutine: they are receivers that read their sources directly (in
+//! `select!` too, and shared by clones). The others run on goroutines
 //! ([`go`](crate::go())), which end when their input is closed, their context is
 //! done, or every receiver of their output is dropped: none outlives its work,
 //! and [`leak::verify_none`](crate::leak::verify_none) sees them go. Such a

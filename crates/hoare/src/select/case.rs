@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use crate::chan::bridge::{Bridge, Look};
 use crate::chan::receiver::RecvInner;
+use crate::chan::take::{self, Take};
 use crate::chan::waiter::{Operation, Packet, Waiter};
 use crate::chan::{FlavorRef, Receiver, SendError, Sender, TryRecvError, TrySendError};
 
@@ -180,8 +181,9 @@ pub(crate) struct RecvSlot<T> {
     /// source hands over is known to be that source's (and goes back to it if the
     /// select is abandoned). Made on first need; never resized while registered.
     subs: Vec<RecvSlot<T>>,
-    /// For a bridge receiver: what its case registered with. Made on first need.
-    bridge: Option<Box<BridgeCase<T>>>,
+    /// For a bridge or take receiver: what its case registered with. Made on
+    /// first need.
+    adapter: Option<Box<AdapterCase<T>>>,
     out: Option<Option<T>>,
     /// A channel may hold the packet's address while the select is registered,
     /// while the select still uses the case through `&mut`; `!Unpin` tells the
@@ -195,7 +197,7 @@ impl<T> Default for RecvSlot<T> {
         Self {
             packet: Packet::new(None),
             subs: Vec::new(),
-            bridge: None,
+            adapter: None,
             out: None,
             _pinned: PhantomPinned,
         }
@@ -268,9 +270,14 @@ impl<T> RecvSlot<T> {
                 ready
             }
             Some(RecvInner::Bridge(b)) => {
-                let st = self.bridge.get_or_insert_with(Box::default);
+                let st = self.adapter.get_or_insert_with(Box::default);
                 // SAFETY: the caller's contract; the state is boxed.
                 unsafe { st.register(b, waiter, oper) }
+            }
+            Some(RecvInner::Take(t)) => {
+                let st = self.adapter.get_or_insert_with(Box::default);
+                // SAFETY: the caller's contract; the state is boxed.
+                unsafe { st.register_take(t, waiter, oper) }
             }
             Some(RecvInner::OrDone(a)) => {
                 // SAFETY: the caller's contract, passed on for the source.
@@ -318,8 +325,13 @@ impl<T> RecvSlot<T> {
                 }
             }
             Some(RecvInner::Bridge(b)) => {
-                if let Some(st) = self.bridge.as_deref_mut() {
+                if let Some(st) = self.adapter.as_deref_mut() {
                     st.unregister(b, waiter, oper);
+                }
+            }
+            Some(RecvInner::Take(t)) => {
+                if let Some(st) = self.adapter.as_deref_mut() {
+                    st.unregister_take(t, waiter, oper);
                 }
             }
             Some(RecvInner::OrDone(a)) => {
@@ -355,7 +367,17 @@ impl<T> RecvSlot<T> {
                 }
             }
             Some(RecvInner::Bridge(b)) => {
-                let handed = self.bridge.as_deref_mut().and_then(|st| st.on_selected(b));
+                let handed = self.adapter.as_deref_mut().and_then(|st| st.on_selected(b));
+                match handed {
+                    Some(v) => self.fire(Some(v)),
+                    None => self.try_fire(rx),
+                }
+            }
+            Some(RecvInner::Take(t)) => {
+                let handed = self
+                    .adapter
+                    .as_deref_mut()
+                    .and_then(|st| st.on_selected_take(t));
                 match handed {
                     Some(v) => self.fire(Some(v)),
                     None => self.try_fire(rx),
@@ -375,8 +397,14 @@ impl<T> RecvSlot<T> {
 
     pub(crate) fn abandon(&mut self, rx: Option<&Receiver<T>>) {
         if let Some(RecvInner::Bridge(b)) = rx.map(|rx| &rx.inner) {
-            if let Some(st) = self.bridge.as_deref_mut() {
+            if let Some(st) = self.adapter.as_deref_mut() {
                 st.abandon(b);
+            }
+            return;
+        }
+        if let Some(RecvInner::Take(t)) = rx.map(|rx| &rx.inner) {
+            if let Some(st) = self.adapter.as_deref_mut() {
+                st.abandon_take(t);
             }
             return;
         }
@@ -408,6 +436,7 @@ impl<T> RecvSlot<T> {
             Some(RecvInner::Timer(t, _)) => Some(t.wake_at()),
             Some(RecvInner::Done(ctx)) => ctx.deadline(),
             Some(RecvInner::Bridge(b)) => b.ctx.deadline(),
+            Some(RecvInner::Take(t)) => t.ctx.deadline(),
             Some(RecvInner::Merge(m)) => m
                 .sources
                 .iter()
@@ -423,17 +452,18 @@ impl<T> RecvSlot<T> {
     }
 }
 
-/// What a bridge receiver's case registered with: the current stream (a clone,
-/// kept until the case finishes), the stream of streams (holding the pull role),
-/// or the bridge's `changed` queue.
-pub(crate) struct BridgeCase<T> {
+/// What a bridge or take receiver's case registered with. For a bridge: the
+/// current stream (a clone, kept until the case finishes), the stream of streams
+/// (holding the pull role), or the bridge's `changed` queue. For a take: its
+/// source (a clone, holding a claim), or its `changed` queue.
+pub(crate) struct AdapterCase<T> {
     stream: Option<Receiver<T>>,
     sub: RecvSlot<T>,
     pull: Option<Box<dyn PullCase<T> + Send>>,
     on_changed: bool,
 }
 
-impl<T> Default for BridgeCase<T> {
+impl<T> Default for AdapterCase<T> {
     fn default() -> Self {
         Self {
             stream: None,
@@ -444,7 +474,7 @@ impl<T> Default for BridgeCase<T> {
     }
 }
 
-impl<T> BridgeCase<T> {
+impl<T> AdapterCase<T> {
     /// # Safety
     /// As for [`Case::register`]; `self` is boxed and stays put until unregistered.
     unsafe fn register(&mut self, b: &Bridge<T>, waiter: &Waiter, oper: Operation) -> bool {
@@ -516,6 +546,64 @@ impl<T> BridgeCase<T> {
             // A stream the stream of streams handed over goes back to it.
             case.abandon();
             b.release();
+        }
+    }
+}
+
+impl<T> AdapterCase<T> {
+    /// # Safety
+    /// As for [`Case::register`]; `self` is boxed and stays put until unregistered.
+    unsafe fn register_take(&mut self, t: &Take<T>, waiter: &Waiter, oper: Operation) -> bool {
+        if t.ctx.is_done() {
+            return true;
+        }
+        match t.claim() {
+            take::Look::Source(Some(s)) => {
+                let s = self.stream.insert(s);
+                // SAFETY: the caller's contract, passed on for the source.
+                unsafe { self.sub.register(Some(s), waiter, oper) }
+            }
+            take::Look::Claimed => {
+                t.changed.register(waiter, oper);
+                self.on_changed = true;
+                t.may_look()
+            }
+            // Ended (`claim` takes nothing, so it finds no value).
+            _ => true,
+        }
+    }
+
+    fn unregister_take(&mut self, t: &Take<T>, waiter: &Waiter, oper: Operation) {
+        if let Some(s) = &self.stream {
+            self.sub.unregister(Some(s), waiter, oper);
+            if waiter.state() != oper.id() {
+                self.stream = None;
+                t.settle(false);
+            }
+        }
+        if std::mem::take(&mut self.on_changed) {
+            t.changed.unregister(waiter, oper);
+        }
+    }
+
+    /// Finishes a selected case: the value the source handed over or has now,
+    /// which settles the claim.
+    fn on_selected_take(&mut self, t: &Take<T>) -> Option<T> {
+        let s = self.stream.take()?;
+        let got = if self.sub.on_selected(Some(&s)) {
+            self.sub.take_output()
+        } else {
+            None
+        };
+        t.settle(got.is_some());
+        got
+    }
+
+    fn abandon_take(&mut self, t: &Take<T>) {
+        if let Some(s) = self.stream.take() {
+            // A value the source handed over goes back to it.
+            self.sub.abandon(Some(&s));
+            t.settle(false);
         }
     }
 }
