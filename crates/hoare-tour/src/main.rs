@@ -399,7 +399,23 @@ mod tests {
             unhealthy.ends_with("worker goroutine is not healthy!\n"),
             "{unhealthy}"
         );
-        assert!(output_of("steward-bridge").ends_with("Received: 1 2 1 2 1 2\n"));
+        // The book's output is 1 2 1 2 1 2: each ward sends 1, 2, then stops at
+        // -1. On a loaded machine a ward may miss a (sped-up) heartbeat while it
+        // waits to hand over a value and be restarted early; then its stream ends
+        // after the 1. Either way every ward's stream is a prefix of 1 2.
+        let bridged = output_of("steward-bridge");
+        let received: Vec<&str> = bridged
+            .lines()
+            .last()
+            .and_then(|l| l.strip_prefix("Received: "))
+            .map(|l| l.split(' ').collect())
+            .unwrap_or_default();
+        assert_eq!(received.len(), 6, "{bridged}");
+        let prefixes_of_1_2 = received
+            .iter()
+            .enumerate()
+            .all(|(i, v)| *v == "1" || (*v == "2" && i > 0 && received[i - 1] == "1"));
+        assert!(prefixes_of_1_2, "{bridged}");
         let replicas = output_of("replicated-requests");
         assert!(replicas.contains("Received an answer from #"), "{replicas}");
     }

@@ -300,16 +300,25 @@ impl Wake for Unpark {
     }
 }
 
-/// Runs `fut` on the calling thread, parking while it is pending, until it
-/// completes (`Some`) or `deadline` passes (`None`; the future is dropped). Parks
-/// through `crate::loom`, so loom models can drive it.
+/// Runs `fut` on the calling thread until it completes (`Some`) or `deadline`
+/// passes (`None`; the future is dropped). While it is pending the thread first
+/// spins briefly and yields, as a thread blocked on a channel does (the other
+/// side is often about to act, and a park and wake-up cost far more), then parks.
+/// Parks through `crate::loom`, so loom models can drive it.
 pub(crate) fn block_on_until<F: Future>(fut: F, deadline: Option<Instant>) -> Option<F::Output> {
-    let waker = Waker::from(Arc::new(UnparkModel(crate::loom::current())));
+    let signal = Arc::new(WokenSignal {
+        thread: crate::loom::current(),
+        woken: crate::loom::AtomicBool::new(false),
+    });
+    let waker = Waker::from(signal.clone());
     let mut cx = Context::from_waker(&waker);
     let mut fut = std::pin::pin!(fut);
     loop {
         if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
             return Some(out);
+        }
+        if signal.spin_until_woken() {
+            continue;
         }
         match deadline {
             None => crate::loom::park(),
@@ -321,18 +330,50 @@ pub(crate) fn block_on_until<F: Future>(fut: F, deadline: Option<Instant>) -> Op
                 crate::loom::park_timeout(d - now);
             }
         }
+        signal.woken.store(false, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
-/// Wakes a thread blocked in [`block_on_until`].
-struct UnparkModel(crate::loom::Thread);
+/// Wakes a thread blocked in [`block_on_until`], and tells its spin.
+struct WokenSignal {
+    thread: crate::loom::Thread,
+    woken: crate::loom::AtomicBool,
+}
 
-impl Wake for UnparkModel {
+impl WokenSignal {
+    /// Spins (64 hints) and yields (up to 64 times) until woken; false if not.
+    /// Never under loom, where each round would multiply the interleavings.
+    fn spin_until_woken(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        if cfg!(loom) {
+            return false;
+        }
+        for _ in 0..64 {
+            // ORDERING: Acquire pairs with the waker's Release store, so what the
+            // waking side did before waking is visible to the next poll.
+            if self.woken.swap(false, Ordering::Acquire) {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        for _ in 0..64 {
+            if self.woken.swap(false, Ordering::Acquire) {
+                return true;
+            }
+            std::thread::yield_now();
+        }
+        false
+    }
+}
+
+impl Wake for WokenSignal {
     fn wake(self: Arc<Self>) {
-        self.0.unpark();
+        self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
+        // ORDERING: see `spin_until_woken`.
+        self.woken.store(true, std::sync::atomic::Ordering::Release);
+        self.thread.unpark();
     }
 }
 
