@@ -330,7 +330,9 @@ pub(crate) fn block_on_until<F: Future>(fut: F, deadline: Option<Instant>) -> Op
                 crate::loom::park_timeout(d - now);
             }
         }
-        signal.woken.store(false, std::sync::atomic::Ordering::Relaxed);
+        signal
+            .woken
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
