@@ -289,3 +289,28 @@ fn len_capacity_and_closed() {
     assert!(bridged.is_closed());
     assert!(format!("{bridged:?}").contains("bridge"));
 }
+
+/// A stream reuses one wait state for every receive, across streams.
+#[test]
+fn as_a_stream() {
+    use futures_core::Stream;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let ctx = Context::background();
+    let (streams, feeder) = unbuffered_streams(12, 25);
+    let bridged = bridge(&ctx, streams);
+    let got = rt.block_on(async {
+        let mut stream = bridged.stream();
+        let mut got = Vec::new();
+        while let Some(v) =
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await
+        {
+            got.push(v);
+        }
+        got
+    });
+    feeder.join().unwrap();
+    assert_eq!(got, (0..300).collect::<Vec<_>>());
+}

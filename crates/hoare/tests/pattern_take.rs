@@ -213,3 +213,30 @@ fn len_capacity_and_debug() {
     assert_eq!((two.len(), two.capacity()), (0, 0));
     assert!(two.is_closed());
 }
+
+/// A stream reuses one wait state for every receive: claims are settled and
+/// taken again across items.
+#[test]
+fn as_a_stream() {
+    use futures_core::Stream;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let ctx = Context::background();
+    let (tx, rx) = chan::chan::<u32>(0);
+    let producer = std::thread::spawn(move || (0..).take_while(|&i| tx.send(i).is_ok()).count());
+    let taken = take(&ctx, rx, 300);
+    let got = rt.block_on(async {
+        let mut stream = taken.stream();
+        let mut got = Vec::new();
+        while let Some(v) =
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await
+        {
+            got.push(v);
+        }
+        got
+    });
+    assert_eq!(got, (0..300).collect::<Vec<_>>());
+    assert_eq!(producer.join().unwrap(), 300);
+}

@@ -74,7 +74,8 @@ impl<T: Send + 'static> Streams<T> for Receiver<Receiver<T>> {
 
 /// The stream being read, and how many were installed before it.
 struct Current<T> {
-    stream: Option<Receiver<T>>,
+    /// Shared with the receives that wait on it.
+    stream: Option<Arc<Receiver<T>>>,
     number: u64,
     /// The stream of streams ended: no stream will follow.
     ended: bool,
@@ -89,7 +90,7 @@ pub(crate) enum Step<'a, T> {
     /// The bridge has ended.
     End,
     /// The current stream has nothing yet: wait on it (`Some` if asked for).
-    Stream(Option<Receiver<T>>),
+    Stream(Option<Arc<Receiver<T>>>),
     /// The current stream is done and this receive holds the pull role.
     Pull(PullRole<'a, T>),
     /// Another receive holds the pull role: wait on `changed`.
@@ -111,7 +112,9 @@ impl<T> PullRole<'_, T> {
         cur.number += 1;
         cur.pulling = false;
         let old = match next {
-            Some(stream) => cur.stream.replace((b.or_done)(stream, b.ctx.clone())),
+            Some(stream) => cur
+                .stream
+                .replace(Arc::new((b.or_done)(stream, b.ctx.clone()))),
             None => {
                 cur.ended = true;
                 cur.stream.take()
@@ -154,7 +157,7 @@ pub(crate) enum Look<'a, T> {
     /// The bridge has ended.
     End,
     /// The current stream, which may still deliver.
-    Stream(Receiver<T>),
+    Stream(Arc<Receiver<T>>),
     /// The current stream is done and the case holds the pull role.
     Pull(PullRole<'a, T>),
     /// Another receive holds the pull role.
@@ -275,7 +278,7 @@ impl<T> Bridge<T> {
 
     /// The values waiting in the current stream.
     pub(crate) fn len(&self) -> usize {
-        lock(&self.current).stream.as_ref().map_or(0, Receiver::len)
+        lock(&self.current).stream.as_ref().map_or(0, |s| s.len())
     }
 }
 

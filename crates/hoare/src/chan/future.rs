@@ -12,6 +12,7 @@ use super::done_hook::DoneHook;
 use super::error::{SendError, TryRecvError};
 use super::merge::Merge;
 use super::receiver::{OrDone, RecvInner};
+use super::take::{self, Take};
 use super::waiter::AsyncWait;
 use super::{FlavorRef, Handle, Receiver, Sender};
 use crate::context::Context as Ctx;
@@ -148,6 +149,7 @@ impl<T> RecvState<T> {
                 first: SourceState::default(),
                 rest: Box::default(),
                 boxed: None,
+                claimed: None,
             })
         })
     }
@@ -170,8 +172,11 @@ struct MoreState<T> {
     first: SourceState<T>,
     /// Sources 1.. of a merge.
     rest: Box<[SourceState<T>]>,
-    /// A bridge's or take's receive that had to wait.
+    /// A bridge's receive that had to wait.
     boxed: Option<Pin<Box<dyn Future<Output = Option<T>> + Send>>>,
+    /// A take's receive holds a claim and waits on the take's source (in
+    /// `first`).
+    claimed: Option<std::sync::Arc<Receiver<T>>>,
 }
 
 impl<T> MoreState<T> {
@@ -237,7 +242,8 @@ unsafe fn poll_recv<T>(
         // SAFETY: the caller's contract.
         RecvInner::Merge(m) => unsafe { poll_merge(m, cx, state) },
         RecvInner::Bridge(b) => poll_boxed(cx, state, || b.try_recv(), || (b.wait)(b.clone())),
-        RecvInner::Take(t) => poll_boxed(cx, state, || t.try_recv(), || (t.wait)(t.clone())),
+        // SAFETY: the caller's contract.
+        RecvInner::Take(t) => unsafe { poll_take(t, cx, state) },
         RecvInner::Chan(shared) => match shared.flavor() {
             FlavorRef::Array(c) => c.poll_recv(cx, state_wait),
             // SAFETY: the caller's contract.
@@ -429,9 +435,9 @@ unsafe fn poll_merge<T>(
     }
 }
 
-/// One poll of a receive on a bridge or a take: a value ready now (`try_recv`)
-/// is taken without a wait state; a receive that must wait runs as a boxed
-/// future (`wait`; see `bridge.rs` and `take.rs`).
+/// One poll of a receive on a bridge: a value ready now (`try_recv`) is taken
+/// without a wait state; a receive that must wait runs as a boxed future
+/// (`wait`; see `bridge.rs`).
 fn poll_boxed<T>(
     cx: &mut Context<'_>,
     state: &mut RecvState<T>,
@@ -451,6 +457,75 @@ fn poll_boxed<T>(
         more.boxed = None;
     }
     polled
+}
+
+/// One poll of a receive on a take (see `take.rs`): a value the source has now,
+/// or, holding a claim, a wait on the source; or, when every value left is
+/// claimed, a wait on the take's `changed` queue (in `wait`).
+///
+/// # Safety
+/// As for [`poll_recv`]; the source's state lives (boxed) inside `state`.
+unsafe fn poll_take<T>(
+    t: &Take<T>,
+    cx: &mut Context<'_>,
+    state: &mut RecvState<T>,
+) -> Poll<Option<T>> {
+    loop {
+        if let Some(more) = state.more.as_deref_mut() {
+            if let Some(source) = &more.claimed {
+                // SAFETY: the caller's contract, which covers the boxed state.
+                let Poll::Ready(got) = (unsafe { poll_recv(source, cx, &mut more.first.state) })
+                else {
+                    return Poll::Pending;
+                };
+                more.claimed = None;
+                t.settle(got.is_some());
+                // `None`: the source ended, or the context is done.
+                return Poll::Ready(got);
+            }
+        }
+        if t.ctx.is_done() {
+            super::queue::finish(&mut state.wait, &t.changed);
+            return Poll::Ready(None);
+        }
+        match t.look(true) {
+            take::Look::Value(v) => {
+                super::queue::finish(&mut state.wait, &t.changed);
+                return Poll::Ready(Some(v));
+            }
+            take::Look::End => {
+                super::queue::finish(&mut state.wait, &t.changed);
+                return Poll::Ready(None);
+            }
+            take::Look::Empty => unreachable!("a look with a claim finds a source or a value"),
+            take::Look::Source(source) => {
+                super::queue::finish(&mut state.wait, &t.changed);
+                let more = state.more();
+                if more.made == 0 {
+                    more.make_sources(1);
+                }
+                more.claimed = Some(source);
+            }
+            take::Look::Claimed => {
+                // SAFETY: the caller's contract.
+                if unsafe { super::queue::park(&mut state.wait, cx, &t.changed, || t.may_look()) } {
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+/// Withdraws a take's receive: from the source, giving its claim back (a value
+/// the source handed over meanwhile goes back to it), or from `changed`.
+fn cancel_take<T>(t: &Take<T>, state: &mut RecvState<T>) {
+    super::queue::finish(&mut state.wait, &t.changed);
+    if let Some(more) = state.more.as_deref_mut() {
+        if let Some(source) = more.claimed.take() {
+            cancel_recv(&source, &mut more.first.state);
+            t.settle(false);
+        }
+    }
 }
 
 /// Withdraws the receives on a merge's sources, except `keep` (the one that just
@@ -491,12 +566,15 @@ fn cancel_recv<T>(rx: &Receiver<T>, state: &mut RecvState<T>) {
         }
         return;
     }
-    if let RecvInner::Bridge(_) | RecvInner::Take(_) = &rx.inner {
-        // Dropping the wait withdraws it (and lets go of a bridge's pull role, or
-        // gives back a take's claim).
+    if let RecvInner::Bridge(_) = &rx.inner {
+        // Dropping the wait withdraws it (and lets go of the pull role).
         if let Some(more) = state.more.as_deref_mut() {
             more.boxed = None;
         }
+        return;
+    }
+    if let RecvInner::Take(t) = &rx.inner {
+        cancel_take(t, state);
         return;
     }
     if let RecvInner::OrDone(a) = &rx.inner {

@@ -12,19 +12,14 @@
 //! receives waiting on it, and their claims, settled, wake those on `changed`.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use super::error::TryRecvError;
-use super::queue::{WaitFor, WaitQueue};
+use super::queue::WaitQueue;
 use super::receiver::RecvInner;
 use super::Receiver;
 use crate::context::Context;
 use crate::loom::{lock, Mutex};
-
-/// A receive of a take that had to wait, as a boxed future.
-pub(crate) type TakeWait<T> = Pin<Box<dyn Future<Output = Option<T>> + Send>>;
 
 /// What the clones of a take receiver share.
 pub(crate) struct Take<T> {
@@ -34,13 +29,12 @@ pub(crate) struct Take<T> {
     state: Mutex<TakeState<T>>,
     /// Receives waiting for a claim to be settled.
     pub(crate) changed: WaitQueue,
-    /// A receive that waits (made where `T: Send + 'static` is known).
-    pub(crate) wait: fn(Arc<Take<T>>) -> TakeWait<T>,
 }
 
 struct TakeState<T> {
-    /// The source, until `limit` values were taken.
-    source: Option<Receiver<T>>,
+    /// The source, until `limit` values were taken. Shared with the receives
+    /// that wait on it (none is left once `limit` values were taken).
+    source: Option<Arc<Receiver<T>>>,
     taken: usize,
     /// Values claimed by receives waiting on the source.
     claimed: usize,
@@ -51,8 +45,10 @@ pub(crate) enum Look<T> {
     Value(T),
     /// The take has ended: `limit` values taken, or the source ended.
     End,
-    /// The source has nothing now; with a claim, a clone of it to wait on.
-    Source(Option<Receiver<T>>),
+    /// The source has nothing now (asked without a claim).
+    Empty,
+    /// The source has nothing now: the caller holds a claim, and waits on it.
+    Source(Arc<Receiver<T>>),
     /// Every value left is claimed by a waiting receive: wait on `changed`.
     Claimed,
 }
@@ -84,9 +80,9 @@ impl<T> Take<T> {
             Err(TryRecvError::Empty) if claim => {
                 let source = source.clone();
                 st.claimed += 1;
-                Look::Source(Some(source))
+                Look::Source(source)
             }
-            Err(TryRecvError::Empty) => Look::Source(None),
+            Err(TryRecvError::Empty) => Look::Empty,
         }
     }
 
@@ -101,7 +97,7 @@ impl<T> Take<T> {
             Some(source) => {
                 let source = source.clone();
                 st.claimed += 1;
-                Look::Source(Some(source))
+                Look::Source(source)
             }
         }
     }
@@ -118,7 +114,7 @@ impl<T> Take<T> {
     }
 
     /// The source, taken out once `limit` values were taken.
-    fn spent(&self, st: &mut TakeState<T>) -> Option<Receiver<T>> {
+    fn spent(&self, st: &mut TakeState<T>) -> Option<Arc<Receiver<T>>> {
         if st.taken >= self.limit {
             st.source.take()
         } else {
@@ -140,7 +136,7 @@ impl<T> Take<T> {
         match self.look(false) {
             Look::Value(v) => Ok(v),
             Look::End => Err(TryRecvError::Closed),
-            Look::Source(_) | Look::Claimed => Err(TryRecvError::Empty),
+            Look::Empty | Look::Source(_) | Look::Claimed => Err(TryRecvError::Empty),
         }
     }
 
@@ -149,7 +145,7 @@ impl<T> Take<T> {
             || lock(&self.state)
                 .source
                 .as_ref()
-                .is_none_or(Receiver::is_closed)
+                .is_none_or(|s| s.is_closed())
     }
 
     /// The values ready in the source, up to those left to take.
@@ -163,7 +159,7 @@ impl<T> Take<T> {
         lock(&self.state)
             .source
             .as_ref()
-            .map_or(0, Receiver::capacity)
+            .map_or(0, |s| s.capacity())
     }
 }
 
@@ -175,60 +171,12 @@ impl<T: Send + 'static> Receiver<T> {
                 ctx: ctx.clone(),
                 limit,
                 state: Mutex::new(TakeState {
-                    source: (limit > 0).then(|| Receiver::or_done(source, ctx.clone())),
+                    source: (limit > 0).then(|| Arc::new(Receiver::or_done(source, ctx.clone()))),
                     taken: 0,
                     claimed: 0,
                 }),
                 changed: WaitQueue::new(),
-                wait: |t| Box::pin(recv_waiting(t)),
             })),
-        }
-    }
-}
-
-/// A receive of a take that may wait.
-async fn recv_waiting<T: Send + 'static>(t: Arc<Take<T>>) -> Option<T> {
-    loop {
-        if t.ctx.is_done() {
-            return None;
-        }
-        match t.look(true) {
-            Look::Value(v) => return Some(v),
-            Look::End => return None,
-            Look::Source(Some(source)) => {
-                let claim = Claim {
-                    take: &t,
-                    settled: false,
-                };
-                let got = source.recv_async().await;
-                claim.settle(got.is_some());
-                // `None`: the source ended, or the context is done.
-                return got;
-            }
-            Look::Source(None) => unreachable!("asked for a claim"),
-            Look::Claimed => WaitFor::new(&t.changed, || t.may_look()).await,
-        }
-    }
-}
-
-/// A claim held by a waiting receive; dropped unsettled (the receive was
-/// abandoned), it is given back.
-struct Claim<'a, T> {
-    take: &'a Take<T>,
-    settled: bool,
-}
-
-impl<T> Claim<'_, T> {
-    fn settle(mut self, got: bool) {
-        self.settled = true;
-        self.take.settle(got);
-    }
-}
-
-impl<T> Drop for Claim<'_, T> {
-    fn drop(&mut self) {
-        if !self.settled {
-            self.take.settle(false);
         }
     }
 }

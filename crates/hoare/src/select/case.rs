@@ -457,7 +457,7 @@ impl<T> RecvSlot<T> {
 /// (holding the pull role), or the bridge's `changed` queue. For a take: its
 /// source (a clone, holding a claim), or its `changed` queue.
 pub(crate) struct AdapterCase<T> {
-    stream: Option<Receiver<T>>,
+    stream: Option<std::sync::Arc<Receiver<T>>>,
     sub: RecvSlot<T>,
     pull: Option<Box<dyn PullCase<T> + Send>>,
     on_changed: bool,
@@ -486,7 +486,7 @@ impl<T> AdapterCase<T> {
             Look::Stream(s) => {
                 let s = self.stream.insert(s);
                 // SAFETY: the caller's contract, passed on for the stream.
-                unsafe { self.sub.register(Some(s), waiter, oper) }
+                unsafe { self.sub.register(Some(&**s), waiter, oper) }
             }
             Look::Changed => {
                 b.changed.register(waiter, oper);
@@ -505,7 +505,7 @@ impl<T> AdapterCase<T> {
     fn unregister(&mut self, b: &Bridge<T>, waiter: &Waiter, oper: Operation) {
         let selected = waiter.state() == oper.id();
         if let Some(s) = &self.stream {
-            self.sub.unregister(Some(s), waiter, oper);
+            self.sub.unregister(Some(&**s), waiter, oper);
             if !selected {
                 self.stream = None;
             }
@@ -526,7 +526,7 @@ impl<T> AdapterCase<T> {
     /// installing a stream the pull received; the caller then tries the bridge).
     fn on_selected(&mut self, b: &Bridge<T>) -> Option<T> {
         if let Some(s) = self.stream.take() {
-            if self.sub.on_selected(Some(&s)) {
+            if self.sub.on_selected(Some(&*s)) {
                 return self.sub.take_output();
             }
         } else if let Some(mut case) = self.pull.take() {
@@ -540,7 +540,7 @@ impl<T> AdapterCase<T> {
 
     fn abandon(&mut self, b: &Bridge<T>) {
         if let Some(s) = self.stream.take() {
-            self.sub.abandon(Some(&s));
+            self.sub.abandon(Some(&*s));
         }
         if let Some(mut case) = self.pull.take() {
             // A stream the stream of streams handed over goes back to it.
@@ -558,10 +558,10 @@ impl<T> AdapterCase<T> {
             return true;
         }
         match t.claim() {
-            take::Look::Source(Some(s)) => {
+            take::Look::Source(s) => {
                 let s = self.stream.insert(s);
                 // SAFETY: the caller's contract, passed on for the source.
-                unsafe { self.sub.register(Some(s), waiter, oper) }
+                unsafe { self.sub.register(Some(&**s), waiter, oper) }
             }
             take::Look::Claimed => {
                 t.changed.register(waiter, oper);
@@ -575,7 +575,7 @@ impl<T> AdapterCase<T> {
 
     fn unregister_take(&mut self, t: &Take<T>, waiter: &Waiter, oper: Operation) {
         if let Some(s) = &self.stream {
-            self.sub.unregister(Some(s), waiter, oper);
+            self.sub.unregister(Some(&**s), waiter, oper);
             if waiter.state() != oper.id() {
                 self.stream = None;
                 t.settle(false);
@@ -590,7 +590,7 @@ impl<T> AdapterCase<T> {
     /// which settles the claim.
     fn on_selected_take(&mut self, t: &Take<T>) -> Option<T> {
         let s = self.stream.take()?;
-        let got = if self.sub.on_selected(Some(&s)) {
+        let got = if self.sub.on_selected(Some(&*s)) {
             self.sub.take_output()
         } else {
             None
@@ -602,7 +602,7 @@ impl<T> AdapterCase<T> {
     fn abandon_take(&mut self, t: &Take<T>) {
         if let Some(s) = self.stream.take() {
             // A value the source handed over goes back to it.
-            self.sub.abandon(Some(&s));
+            self.sub.abandon(Some(&*s));
             t.settle(false);
         }
     }
