@@ -470,7 +470,15 @@ unsafe fn poll_take<T>(
     cx: &mut Context<'_>,
     state: &mut RecvState<T>,
 ) -> Poll<Option<T>> {
+    // The wait slot's address, which stays put while the receive lasts, names its
+    // claim when the source's receive needs no more than that slot.
+    let me = std::ptr::addr_of!(state.wait) as usize;
     loop {
+        // (A slot never used holds no claim: the first poll skips the look.)
+        if let Some(source) = state.wait.as_ref().and_then(|_| t.held_by(me)) {
+            // SAFETY: the caller's contract.
+            return unsafe { poll_held(t, me, &source, cx, state) };
+        }
         if let Some(more) = state.more.as_deref_mut() {
             if let Some(source) = &more.claimed {
                 // SAFETY: the caller's contract, which covers the boxed state.
@@ -488,7 +496,14 @@ unsafe fn poll_take<T>(
             super::queue::finish(&mut state.wait, &t.changed);
             return Poll::Ready(None);
         }
-        match t.look(true) {
+        match t.look_as(true, Some(me)) {
+            take::Look::Held(source) => {
+                // Registered with `changed` before, perhaps: the slot moves to the
+                // source now.
+                super::queue::finish(&mut state.wait, &t.changed);
+                // SAFETY: the caller's contract.
+                return unsafe { poll_held(t, me, &source, cx, state) };
+            }
             take::Look::Value(v) => {
                 super::queue::finish(&mut state.wait, &t.changed);
                 return Poll::Ready(Some(v));
@@ -516,9 +531,37 @@ unsafe fn poll_take<T>(
     }
 }
 
+/// One poll of the receive on a take's source that `holder` (the address of
+/// `state.wait`) holds a claim for; the source's receive uses `wait` alone.
+///
+/// # Safety
+/// As for [`poll_recv`].
+unsafe fn poll_held<T>(
+    t: &Take<T>,
+    holder: usize,
+    source: &Receiver<T>,
+    cx: &mut Context<'_>,
+    state: &mut RecvState<T>,
+) -> Poll<Option<T>> {
+    // SAFETY: the caller's contract.
+    let Poll::Ready(got) = (unsafe { poll_recv(source, cx, state) }) else {
+        return Poll::Pending;
+    };
+    t.settle_held(holder, got.is_some());
+    // `None`: the source ended, or the context is done.
+    Poll::Ready(got)
+}
+
 /// Withdraws a take's receive: from the source, giving its claim back (a value
 /// the source handed over meanwhile goes back to it), or from `changed`.
 fn cancel_take<T>(t: &Take<T>, state: &mut RecvState<T>) {
+    let me = std::ptr::addr_of!(state.wait) as usize;
+    if let Some(source) = t.held_by(me) {
+        // The slot waits on the source: withdraw it there.
+        cancel_recv(&source, state);
+        t.settle_held(me, false);
+        return;
+    }
     super::queue::finish(&mut state.wait, &t.changed);
     if let Some(more) = state.more.as_deref_mut() {
         if let Some(source) = more.claimed.take() {

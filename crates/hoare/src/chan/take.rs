@@ -38,6 +38,9 @@ struct TakeState<T> {
     taken: usize,
     /// Values claimed by receives waiting on the source.
     claimed: usize,
+    /// The async receives among those that keep their claim by the address of
+    /// their wait slot (see [`Take::held_by`]).
+    holders: Vec<usize>,
 }
 
 /// What a look at a take found.
@@ -49,6 +52,9 @@ pub(crate) enum Look<T> {
     Empty,
     /// The source has nothing now: the caller holds a claim, and waits on it.
     Source(Arc<Receiver<T>>),
+    /// As `Source`, and the claim is kept under the holder's address: the
+    /// source's receive needs nothing but the holder's wait slot.
+    Held(Arc<Receiver<T>>),
     /// Every value left is claimed by a waiting receive: wait on `changed`.
     Claimed,
 }
@@ -58,12 +64,27 @@ impl<T> Take<T> {
     /// `claim`, a receive that finds none claims one of those left and gets the
     /// source to wait on (it must [`settle`](Take::settle) the claim).
     pub(crate) fn look(&self, claim: bool) -> Look<T> {
+        self.look_as(claim, None)
+    }
+
+    /// [`Take::look`]; a claim made for `holder` (the address of an async
+    /// receive's wait slot) is kept under it, if the source's receive waits in
+    /// that slot alone.
+    pub(crate) fn look_as(&self, claim: bool, holder: Option<usize>) -> Look<T> {
         let mut st = lock(&self.state);
         let Some(source) = &st.source else {
             return Look::End;
         };
         if st.taken + st.claimed >= self.limit {
             return Look::Claimed;
+        }
+        if let Some(h) = holder.filter(|_| claim && waits_in_slot(source)) {
+            // The holder's receive on the source tries it first anyway: claim at
+            // once rather than try it twice.
+            let source = source.clone();
+            st.claimed += 1;
+            st.holders.push(h);
+            return Look::Held(source);
         }
         match source.try_recv() {
             Ok(v) => {
@@ -102,9 +123,29 @@ impl<T> Take<T> {
         }
     }
 
+    /// The source, if `holder` holds a claim (see [`Take::look_as`]).
+    pub(crate) fn held_by(&self, holder: usize) -> Option<Arc<Receiver<T>>> {
+        let st = lock(&self.state);
+        if st.holders.contains(&holder) {
+            st.source.clone()
+        } else {
+            None
+        }
+    }
+
+    /// Settles the claim `holder` holds, as [`Take::settle`].
+    pub(crate) fn settle_held(&self, holder: usize, got: bool) {
+        let mut st = lock(&self.state);
+        st.holders.retain(|&h| h != holder);
+        self.settle_locked(st, got);
+    }
+
     /// Settles a claim: its receive got `got` (`Some` counts as taken), or gave up.
     pub(crate) fn settle(&self, got: bool) {
-        let mut st = lock(&self.state);
+        self.settle_locked(lock(&self.state), got);
+    }
+
+    fn settle_locked(&self, mut st: crate::loom::MutexGuard<'_, TakeState<T>>, got: bool) {
         st.claimed -= 1;
         st.taken += usize::from(got);
         let spent = self.spent(&mut st);
@@ -136,7 +177,9 @@ impl<T> Take<T> {
         match self.look(false) {
             Look::Value(v) => Ok(v),
             Look::End => Err(TryRecvError::Closed),
-            Look::Empty | Look::Source(_) | Look::Claimed => Err(TryRecvError::Empty),
+            Look::Empty | Look::Source(_) | Look::Held(_) | Look::Claimed => {
+                Err(TryRecvError::Empty)
+            }
         }
     }
 
@@ -174,10 +217,21 @@ impl<T: Send + 'static> Receiver<T> {
                     source: (limit > 0).then(|| Arc::new(Receiver::or_done(source, ctx.clone()))),
                     taken: 0,
                     claimed: 0,
+                    holders: Vec::new(),
                 }),
                 changed: WaitQueue::new(),
             })),
         }
+    }
+}
+
+/// Whether a receive on `source` keeps its whole wait in a future's one wait
+/// slot: a channel, or an or-done receiver of one with a hook.
+fn waits_in_slot<T>(source: &Receiver<T>) -> bool {
+    match &source.inner {
+        RecvInner::Chan(_) => true,
+        RecvInner::OrDone(a) => a.hook.is_some() && matches!(a.source.inner, RecvInner::Chan(_)),
+        _ => false,
     }
 }
 
