@@ -4,17 +4,18 @@
 //! cancel ends every kind of wait it has, and that abandoned receives lose
 //! nothing.
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context as TaskContext, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hoare::chan::{self, Receiver, RecvTimeoutError, TryRecvError};
 use hoare::context::Context;
 use hoare::pattern::bridge;
-use hoare::select;
 use hoare::select::Select;
+
+mod common;
+use common::receivers::{
+    collect_stream, drain_abandoning_receives, drain_with_tasks_and_a_thread, select_beside_ticks,
+};
 
 /// `streams` unbuffered streams of `per` values each (`s * per + i`), every
 /// stream fed by a thread of its own over an unbuffered channel; the stream of
@@ -101,34 +102,10 @@ fn clones_share_the_streams_and_get_each_value_once_in_order() {
 
 #[test]
 fn tasks_and_threads_read_one_bridge_together() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
     let ctx = Context::background();
     let (streams, feeder) = unbuffered_streams(40, 25);
-    let bridged = bridge(&ctx, streams);
-    let tasks: Vec<_> = (0..2)
-        .map(|_| {
-            let rx = bridged.clone();
-            rt.spawn(async move {
-                let mut got = Vec::new();
-                while let Some(v) = rx.recv_async().await {
-                    got.push(v);
-                }
-                got
-            })
-        })
-        .collect();
-    let rx = bridged.clone();
-    let thread = std::thread::spawn(move || rx.iter().collect::<Vec<u64>>());
-    drop(bridged);
-    let mut all = thread.join().unwrap();
-    for t in tasks {
-        all.extend(rt.block_on(t).unwrap());
-    }
+    let all = drain_with_tasks_and_a_thread(bridge(&ctx, streams));
     feeder.join().unwrap();
-    all.sort_unstable();
     assert_eq!(all, (0..1000).collect::<Vec<_>>());
 }
 
@@ -199,26 +176,10 @@ fn recv_timeout_times_out_then_values_still_come() {
 fn select_with_a_bridge_and_another_channel_loses_nothing() {
     let ctx = Context::background();
     let (streams, feeder) = unbuffered_streams(30, 20);
-    let bridged = bridge(&ctx, streams);
-    let (tick_tx, ticks) = chan::chan::<u64>(0);
-    let ticker = std::thread::spawn(move || (0..300).for_each(|i| tick_tx.send(i).unwrap()));
-    let (mut values, mut tick_count, mut open) = (Vec::new(), 0, (true, true));
-    while open.0 || open.1 {
-        select! {
-            recv(open.0.then_some(&bridged)) -> v => match v {
-                Some(v) => values.push(v),
-                None => open.0 = false,
-            },
-            recv(open.1.then_some(&ticks)) -> t => match t {
-                Some(_) => tick_count += 1,
-                None => open.1 = false,
-            },
-        }
-    }
+    let (values, ticks) = select_beside_ticks(&bridge(&ctx, streams), 300);
     feeder.join().unwrap();
-    ticker.join().unwrap();
     assert_eq!(values, (0..600).collect::<Vec<_>>());
-    assert_eq!(tick_count, 300);
+    assert_eq!(ticks, 300);
 }
 
 #[test]
@@ -246,25 +207,7 @@ fn the_dynamic_select_reads_a_bridge() {
 fn abandoned_receives_and_selects_lose_nothing() {
     let ctx = Context::background();
     let (streams, feeder) = unbuffered_streams(25, 8);
-    let bridged = bridge(&ctx, streams);
-    let mut cx = TaskContext::from_waker(Waker::noop());
-    let mut got = Vec::new();
-    for round in 0.. {
-        let polled = match round % 3 {
-            0 => pin!(bridged.recv_async()).as_mut().poll(&mut cx),
-            1 => pin!(async {
-                hoare::select_async! { recv(&bridged) -> v => v }
-            })
-            .as_mut()
-            .poll(&mut cx),
-            _ => Poll::Ready(bridged.recv()),
-        };
-        match polled {
-            Poll::Ready(Some(v)) => got.push(v),
-            Poll::Ready(None) => break,
-            Poll::Pending => std::thread::yield_now(), // dropped: nothing may be lost
-        }
-    }
+    let got = drain_abandoning_receives(&bridge(&ctx, streams));
     feeder.join().unwrap();
     assert_eq!(got, (0..200).collect::<Vec<_>>());
 }
@@ -293,24 +236,9 @@ fn len_capacity_and_closed() {
 /// A stream reuses one wait state for every receive, across streams.
 #[test]
 fn as_a_stream() {
-    use futures_core::Stream;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
     let ctx = Context::background();
     let (streams, feeder) = unbuffered_streams(12, 25);
-    let bridged = bridge(&ctx, streams);
-    let got = rt.block_on(async {
-        let mut stream = bridged.stream();
-        let mut got = Vec::new();
-        while let Some(v) =
-            std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await
-        {
-            got.push(v);
-        }
-        got
-    });
+    let got = collect_stream(&bridge(&ctx, streams));
     feeder.join().unwrap();
     assert_eq!(got, (0..300).collect::<Vec<_>>());
 }

@@ -3,15 +3,16 @@
 //! timeout, in `select!`, abandoned midway), that it lets go of its source once
 //! done, and that a cancel ends every kind of wait it has.
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use hoare::chan::{self, RecvTimeoutError, TryRecvError};
 use hoare::context::Context;
 use hoare::pattern::take;
-use hoare::select;
+
+mod common;
+use common::receivers::{
+    collect_stream, drain_abandoning_receives, drain_with_tasks_and_a_thread, select_beside_ticks,
+};
 
 #[test]
 fn the_first_n_values_then_the_source_is_let_go() {
@@ -54,34 +55,10 @@ fn clones_take_exactly_n_between_them() {
 
 #[test]
 fn tasks_and_threads_take_together() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
     let ctx = Context::background();
     let (tx, rx) = chan::chan::<u32>(0);
     let producer = std::thread::spawn(move || (0..).take_while(|&i| tx.send(i).is_ok()).count());
-    let taken = take(&ctx, rx, 600);
-    let tasks: Vec<_> = (0..2)
-        .map(|_| {
-            let rx = taken.clone();
-            rt.spawn(async move {
-                let mut got = Vec::new();
-                while let Some(v) = rx.recv_async().await {
-                    got.push(v);
-                }
-                got
-            })
-        })
-        .collect();
-    let rx = taken.clone();
-    let thread = std::thread::spawn(move || rx.iter().collect::<Vec<u32>>());
-    drop(taken);
-    let mut all = thread.join().unwrap();
-    for t in tasks {
-        all.extend(rt.block_on(t).unwrap());
-    }
-    all.sort_unstable();
+    let all = drain_with_tasks_and_a_thread(take(&ctx, rx, 600));
     assert_eq!(all, (0..600).collect::<Vec<_>>());
     assert_eq!(producer.join().unwrap(), 600);
 }
@@ -132,25 +109,9 @@ fn select_with_a_take_and_another_channel() {
     let ctx = Context::background();
     let (tx, rx) = chan::chan::<u32>(0);
     let producer = std::thread::spawn(move || (0..).take_while(|&i| tx.send(i).is_ok()).count());
-    let taken = take(&ctx, rx, 300);
-    let (tick_tx, ticks) = chan::chan::<u32>(0);
-    let ticker = std::thread::spawn(move || (0..200).for_each(|i| tick_tx.send(i).unwrap()));
-    let (mut values, mut tick_count, mut open) = (Vec::new(), 0, (true, true));
-    while open.0 || open.1 {
-        select! {
-            recv(open.0.then_some(&taken)) -> v => match v {
-                Some(v) => values.push(v),
-                None => open.0 = false,
-            },
-            recv(open.1.then_some(&ticks)) -> t => match t {
-                Some(_) => tick_count += 1,
-                None => open.1 = false,
-            },
-        }
-    }
-    ticker.join().unwrap();
+    let (values, ticks) = select_beside_ticks(&take(&ctx, rx, 300), 200);
     assert_eq!(values, (0..300).collect::<Vec<_>>());
-    assert_eq!(tick_count, 200);
+    assert_eq!(ticks, 200);
     assert_eq!(producer.join().unwrap(), 300);
 }
 
@@ -161,25 +122,7 @@ fn abandoned_receives_and_selects_lose_nothing() {
     let ctx = Context::background();
     let (tx, rx) = chan::chan::<u32>(0);
     let producer = std::thread::spawn(move || (0..).take_while(|&i| tx.send(i).is_ok()).count());
-    let taken = take(&ctx, rx, 150);
-    let mut cx = TaskContext::from_waker(Waker::noop());
-    let mut got = Vec::new();
-    for round in 0.. {
-        let polled = match round % 3 {
-            0 => pin!(taken.recv_async()).as_mut().poll(&mut cx),
-            1 => pin!(async {
-                hoare::select_async! { recv(&taken) -> v => v }
-            })
-            .as_mut()
-            .poll(&mut cx),
-            _ => Poll::Ready(taken.recv()),
-        };
-        match polled {
-            Poll::Ready(Some(v)) => got.push(v),
-            Poll::Ready(None) => break,
-            Poll::Pending => std::thread::yield_now(), // dropped: nothing may be lost
-        }
-    }
+    let got = drain_abandoning_receives(&take(&ctx, rx, 150));
     assert_eq!(got, (0..150).collect::<Vec<_>>());
     assert_eq!(producer.join().unwrap(), 150);
 }
@@ -218,25 +161,10 @@ fn len_capacity_and_debug() {
 /// taken again across items.
 #[test]
 fn as_a_stream() {
-    use futures_core::Stream;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
     let ctx = Context::background();
     let (tx, rx) = chan::chan::<u32>(0);
     let producer = std::thread::spawn(move || (0..).take_while(|&i| tx.send(i).is_ok()).count());
-    let taken = take(&ctx, rx, 300);
-    let got = rt.block_on(async {
-        let mut stream = taken.stream();
-        let mut got = Vec::new();
-        while let Some(v) =
-            std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await
-        {
-            got.push(v);
-        }
-        got
-    });
+    let got = collect_stream(&take(&ctx, rx, 300));
     assert_eq!(got, (0..300).collect::<Vec<_>>());
     assert_eq!(producer.join().unwrap(), 300);
 }

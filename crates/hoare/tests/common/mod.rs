@@ -3,6 +3,8 @@
 //! watchdog that turns a lost wake-up into a failure instead of a hang.
 #![allow(dead_code)] // each test binary uses its own part of it
 
+pub mod receivers;
+
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
