@@ -32,7 +32,6 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::Thread;
 use std::time::Instant;
 
 use crate::leak::Record;
@@ -288,18 +287,6 @@ impl<T> fmt::Debug for JoinHandle<T> {
     }
 }
 
-/// Wakes a blocked thread.
-struct Unpark(Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
 /// Runs `fut` on the calling thread until it completes (`Some`) or `deadline`
 /// passes (`None`; the future is dropped). While it is pending the thread first
 /// spins briefly and yields, as a thread blocked on a channel does (the other
@@ -343,14 +330,13 @@ struct WokenSignal {
 }
 
 impl WokenSignal {
-    /// Spins (64 hints) and yields (up to 64 times) until woken; false if not.
-    /// Never under loom, where each round would multiply the interleavings.
+    /// Spins and yields until woken, as a thread blocked on an unbuffered channel
+    /// does (`waiter::SPINS` hints, then up to `waiter::YIELDS` yields; none under
+    /// loom); false if not woken.
     fn spin_until_woken(&self) -> bool {
+        use crate::chan::waiter::{SPINS, YIELDS};
         use std::sync::atomic::Ordering;
-        if cfg!(loom) {
-            return false;
-        }
-        for _ in 0..64 {
+        for _ in 0..SPINS {
             // ORDERING: Acquire pairs with the waker's Release store, so what the
             // waking side did before waking is visible to the next poll.
             if self.woken.swap(false, Ordering::Acquire) {
@@ -358,7 +344,7 @@ impl WokenSignal {
             }
             std::hint::spin_loop();
         }
-        for _ in 0..64 {
+        for _ in 0..YIELDS {
             if self.woken.swap(false, Ordering::Acquire) {
                 return true;
             }
@@ -381,13 +367,8 @@ impl Wake for WokenSignal {
 
 /// Runs `fut` to completion on the calling thread, parking while it is pending.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::park();
+    match block_on_until(fut, None) {
+        Some(out) => out,
+        None => unreachable!("without a deadline, only completion ends the wait"),
     }
 }

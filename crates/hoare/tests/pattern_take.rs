@@ -168,3 +168,30 @@ fn as_a_stream() {
     assert_eq!(got, (0..300).collect::<Vec<_>>());
     assert_eq!(producer.join().unwrap(), 300);
 }
+
+/// A take of a source whose receive needs more than one wait slot (a fan-in):
+/// its waiting receives keep their claims in a boxed state instead, and an
+/// abandoned one still gives back its claim and any value handed to it.
+#[test]
+fn a_take_of_a_fan_in_loses_nothing_when_receives_are_abandoned() {
+    let ctx = Context::background();
+    let (a_tx, a) = chan::chan::<u32>(0);
+    let (b_tx, b) = chan::chan::<u32>(0);
+    let feed = |tx: chan::Sender<u32>, from: u32| {
+        std::thread::spawn(move || (from..).take_while(|&i| tx.send(i).is_ok()).count())
+    };
+    let (fa, fb) = (feed(a_tx, 0), feed(b_tx, 1_000_000));
+    let mut got = drain_abandoning_receives(&take(&ctx, hoare::pattern::fan_in(&ctx, [a, b]), 120));
+    // The take dropped the fan-in after the 120th value, so both feeders stop.
+    // (A value handed to an abandoned receive waits in its channel for the next
+    // one; if the take ends first, that value goes with the channel: sent, not
+    // received. So a feeder may count more sends than were received.)
+    let (sent_a, sent_b) = (fa.join().unwrap() as u32, fb.join().unwrap() as u32);
+    assert_eq!(got.len(), 120);
+    assert!(got
+        .iter()
+        .all(|&v| v < sent_a || (1_000_000..1_000_000 + sent_b).contains(&v)));
+    got.sort_unstable();
+    got.dedup();
+    assert_eq!(got.len(), 120, "no value twice");
+}

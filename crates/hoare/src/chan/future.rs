@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
+use super::bridge::{Bridge, BridgeWait};
 use super::done_hook::DoneHook;
 use super::error::{SendError, TryRecvError};
 use super::merge::Merge;
@@ -173,7 +174,7 @@ struct MoreState<T> {
     /// Sources 1.. of a merge.
     rest: Box<[SourceState<T>]>,
     /// A bridge's receive that had to wait.
-    boxed: Option<Pin<Box<dyn Future<Output = Option<T>> + Send>>>,
+    boxed: Option<BridgeWait<T>>,
     /// A take's receive holds a claim and waits on the take's source (in
     /// `first`).
     claimed: Option<std::sync::Arc<Receiver<T>>>,
@@ -241,7 +242,7 @@ unsafe fn poll_recv<T>(
         RecvInner::OrDone(a) => unsafe { poll_or_done(a, cx, state) },
         // SAFETY: the caller's contract.
         RecvInner::Merge(m) => unsafe { poll_merge(m, cx, state) },
-        RecvInner::Bridge(b) => poll_boxed(cx, state, || b.try_recv(), || (b.wait)(b.clone())),
+        RecvInner::Bridge(b) => poll_bridge(b, cx, state),
         // SAFETY: the caller's contract.
         RecvInner::Take(t) => unsafe { poll_take(t, cx, state) },
         RecvInner::Chan(shared) => match shared.flavor() {
@@ -435,24 +436,26 @@ unsafe fn poll_merge<T>(
     }
 }
 
-/// One poll of a receive on a bridge: a value ready now (`try_recv`) is taken
-/// without a wait state; a receive that must wait runs as a boxed future
-/// (`wait`; see `bridge.rs`).
-fn poll_boxed<T>(
+/// One poll of a receive on a bridge: a value ready now is taken without a wait
+/// state; a receive that must wait runs as a boxed future (see `bridge.rs`).
+fn poll_bridge<T>(
+    b: &std::sync::Arc<Bridge<T>>,
     cx: &mut Context<'_>,
     state: &mut RecvState<T>,
-    try_recv: impl FnOnce() -> Result<T, TryRecvError>,
-    wait: impl FnOnce() -> Pin<Box<dyn Future<Output = Option<T>> + Send>>,
 ) -> Poll<Option<T>> {
     if state.more.as_ref().is_none_or(|m| m.boxed.is_none()) {
-        match try_recv() {
+        match b.try_recv() {
             Ok(v) => return Poll::Ready(Some(v)),
             Err(TryRecvError::Closed) => return Poll::Ready(None),
             Err(TryRecvError::Empty) => {}
         }
     }
     let more = state.more();
-    let polled = more.boxed.get_or_insert_with(wait).as_mut().poll(cx);
+    let polled = more
+        .boxed
+        .get_or_insert_with(|| (b.wait)(b.clone()))
+        .as_mut()
+        .poll(cx);
     if polled.is_ready() {
         more.boxed = None;
     }
@@ -477,32 +480,29 @@ unsafe fn poll_take<T>(
         // (A slot never used holds no claim: the first poll skips the look.)
         if let Some(source) = state.wait.as_ref().and_then(|_| t.held_by(me)) {
             // SAFETY: the caller's contract.
-            return unsafe { poll_held(t, me, &source, cx, state) };
+            return unsafe { poll_claimed(t, Some(me), &source, cx, state) };
         }
         if let Some(more) = state.more.as_deref_mut() {
-            if let Some(source) = &more.claimed {
+            if let Some(source) = more.claimed.clone() {
                 // SAFETY: the caller's contract, which covers the boxed state.
-                let Poll::Ready(got) = (unsafe { poll_recv(source, cx, &mut more.first.state) })
-                else {
-                    return Poll::Pending;
-                };
-                more.claimed = None;
-                t.settle(got.is_some());
-                // `None`: the source ended, or the context is done.
-                return Poll::Ready(got);
+                let polled = unsafe { poll_claimed(t, None, &source, cx, &mut more.first.state) };
+                if polled.is_ready() {
+                    more.claimed = None;
+                }
+                return polled;
             }
         }
         if t.ctx.is_done() {
             super::queue::finish(&mut state.wait, &t.changed);
             return Poll::Ready(None);
         }
-        match t.look_as(true, Some(me)) {
+        match t.look(Some(me)) {
             take::Look::Held(source) => {
                 // Registered with `changed` before, perhaps: the slot moves to the
                 // source now.
                 super::queue::finish(&mut state.wait, &t.changed);
                 // SAFETY: the caller's contract.
-                return unsafe { poll_held(t, me, &source, cx, state) };
+                return unsafe { poll_claimed(t, Some(me), &source, cx, state) };
             }
             take::Look::Value(v) => {
                 super::queue::finish(&mut state.wait, &t.changed);
@@ -512,7 +512,7 @@ unsafe fn poll_take<T>(
                 super::queue::finish(&mut state.wait, &t.changed);
                 return Poll::Ready(None);
             }
-            take::Look::Empty => unreachable!("a look with a claim finds a source or a value"),
+            take::Look::Empty => unreachable!("a look with a holder finds a source or a value"),
             take::Look::Source(source) => {
                 super::queue::finish(&mut state.wait, &t.changed);
                 let more = state.more();
@@ -531,14 +531,15 @@ unsafe fn poll_take<T>(
     }
 }
 
-/// One poll of the receive on a take's source that `holder` (the address of
-/// `state.wait`) holds a claim for; the source's receive uses `wait` alone.
+/// One poll of a claimed receive on a take's source, with `state` (the receive's
+/// own, when the claim is kept under `holder`, the address of its wait slot; a
+/// boxed one otherwise). Settles the claim once the receive completes.
 ///
 /// # Safety
 /// As for [`poll_recv`].
-unsafe fn poll_held<T>(
+unsafe fn poll_claimed<T>(
     t: &Take<T>,
-    holder: usize,
+    holder: Option<usize>,
     source: &Receiver<T>,
     cx: &mut Context<'_>,
     state: &mut RecvState<T>,
@@ -547,7 +548,10 @@ unsafe fn poll_held<T>(
     let Poll::Ready(got) = (unsafe { poll_recv(source, cx, state) }) else {
         return Poll::Pending;
     };
-    t.settle_held(holder, got.is_some());
+    match holder {
+        Some(h) => t.settle_held(h, got.is_some()),
+        None => t.settle(got.is_some()),
+    }
     // `None`: the source ended, or the context is done.
     Poll::Ready(got)
 }

@@ -106,9 +106,9 @@ impl WaitQueue {
     }
 
     /// Wakes every waiter registered with the tag of `oper` (see
-    /// [`Operation::tagged`]) with `DISCONNECTED`, leaving the others queued: the reason those waiters
-    /// wait for is gone (an or-done receiver's context is done). They retry, and
-    /// see that first.
+    /// [`Operation::tagged`]) with `DISCONNECTED`, leaving the others queued: the
+    /// reason those waiters wait for is gone (an or-done receiver's context is
+    /// done). They retry, and see that first.
     pub(crate) fn disconnect_tagged(&self, oper: Operation) {
         let woken = {
             let mut entries = lock(&self.entries);

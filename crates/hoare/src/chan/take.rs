@@ -48,7 +48,7 @@ pub(crate) enum Look<T> {
     Value(T),
     /// The take has ended: `limit` values taken, or the source ended.
     End,
-    /// The source has nothing now (asked without a claim).
+    /// The source has nothing now (asked without a holder).
     Empty,
     /// The source has nothing now: the caller holds a claim, and waits on it.
     Source(Arc<Receiver<T>>),
@@ -60,17 +60,12 @@ pub(crate) enum Look<T> {
 }
 
 impl<T> Take<T> {
-    /// Takes a value if the source has one now and one is left to take; with
-    /// `claim`, a receive that finds none claims one of those left and gets the
-    /// source to wait on (it must [`settle`](Take::settle) the claim).
-    pub(crate) fn look(&self, claim: bool) -> Look<T> {
-        self.look_as(claim, None)
-    }
-
-    /// [`Take::look`]; a claim made for `holder` (the address of an async
-    /// receive's wait slot) is kept under it, if the source's receive waits in
-    /// that slot alone.
-    pub(crate) fn look_as(&self, claim: bool, holder: Option<usize>) -> Look<T> {
+    /// Takes a value if the source has one now and one is left to take. With a
+    /// `holder` (the address of an async receive's wait slot), a receive that
+    /// finds none claims one of those left and gets the source to wait on (it
+    /// must settle the claim); the claim is kept under `holder` when the source's
+    /// receive waits in that slot alone ([`Look::Held`]).
+    pub(crate) fn look(&self, holder: Option<usize>) -> Look<T> {
         let mut st = lock(&self.state);
         let Some(source) = &st.source else {
             return Look::End;
@@ -78,7 +73,7 @@ impl<T> Take<T> {
         if st.taken + st.claimed >= self.limit {
             return Look::Claimed;
         }
-        if let Some(h) = holder.filter(|_| claim && waits_in_slot(source)) {
+        if let Some(h) = holder.filter(|_| waits_in_slot(source)) {
             // The holder's receive on the source tries it first anyway: claim at
             // once rather than try it twice.
             let source = source.clone();
@@ -98,7 +93,7 @@ impl<T> Take<T> {
                 Look::Value(v)
             }
             Err(TryRecvError::Closed) => Look::End,
-            Err(TryRecvError::Empty) if claim => {
+            Err(TryRecvError::Empty) if holder.is_some() => {
                 let source = source.clone();
                 st.claimed += 1;
                 Look::Source(source)
@@ -123,7 +118,7 @@ impl<T> Take<T> {
         }
     }
 
-    /// The source, if `holder` holds a claim (see [`Take::look_as`]).
+    /// The source, if `holder` holds a claim (see [`Take::look`]).
     pub(crate) fn held_by(&self, holder: usize) -> Option<Arc<Receiver<T>>> {
         let st = lock(&self.state);
         if st.holders.contains(&holder) {
@@ -174,7 +169,7 @@ impl<T> Take<T> {
         if self.ctx.is_done() {
             return Err(TryRecvError::Closed);
         }
-        match self.look(false) {
+        match self.look(None) {
             Look::Value(v) => Ok(v),
             Look::End => Err(TryRecvError::Closed),
             Look::Empty | Look::Source(_) | Look::Held(_) | Look::Claimed => {

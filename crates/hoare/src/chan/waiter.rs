@@ -167,13 +167,13 @@ impl std::fmt::Debug for Waiter {
 /// first spins and yields for about the price of one park/unpark (2-competitive),
 /// then parks.
 #[cfg(not(loom))]
-const SPINS: u32 = 64;
+pub(crate) const SPINS: u32 = 64;
 #[cfg(not(loom))]
-const YIELDS: u32 = 64;
+pub(crate) const YIELDS: u32 = 64;
 #[cfg(loom)]
-const SPINS: u32 = 0;
+pub(crate) const SPINS: u32 = 0;
 #[cfg(loom)]
-const YIELDS: u32 = 0;
+pub(crate) const YIELDS: u32 = 0;
 
 /// How many spin hints, then how many yields, a thread blocked on a buffered
 /// channel goes through before it parks (see [`Waiter::wait_yielding_until`]).

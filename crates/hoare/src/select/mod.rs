@@ -62,6 +62,7 @@
 //! assert!(seen.0 <= 1 && seen.0 + seen.1 == 2);
 //! ```
 
+mod adapter;
 pub(crate) mod case;
 mod dynamic;
 mod future;
