@@ -121,7 +121,20 @@ pub fn live() -> usize {
     live::total()
 }
 
-/// A goroutine that was alive when checked.
+/// A goroutine that was alive when checked: what [`check`] and
+/// [`Tracker::check`] list.
+///
+/// ```
+/// let tracker = hoare::leak::track();
+/// let (tx, rx) = hoare::chan::<()>(0);
+/// let g = hoare::go(async move { rx.recv_async().await });
+/// let alive: Vec<hoare::leak::Goroutine> = tracker.check();
+/// assert_eq!(alive.len(), 1);
+/// assert_eq!(alive[0].location().file(), file!()); // spawned here
+/// drop(tx); // its receive ends
+/// g.join().unwrap();
+/// assert!(tracker.check().is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct Goroutine {
     id: u64,

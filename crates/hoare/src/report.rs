@@ -63,6 +63,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// The cause of a [`Report`]: any error that can cross threads.
+///
+/// ```
+/// use hoare::report::{Cause, Report};
+///
+/// let cause: Cause = "connection reset".into();
+/// let report = Report::wrap(cause, "cannot fetch the profile");
+/// assert_eq!(report.message(), "cannot fetch the profile");
+/// ```
 pub type Cause = Box<dyn StdError + Send + Sync + 'static>;
 
 /// An error wrapped at a boundary: a message for the level it was wrapped at, the
@@ -320,6 +328,14 @@ macro_rules! module_error {
 }
 
 /// The message shown for an error that no module wrapped as known: a bug.
+///
+/// ```
+/// use hoare::report::{CliHandler, UNEXPECTED};
+///
+/// let cli = CliHandler::new(std::io::sink());
+/// let shown = cli.handle(&std::fmt::Error); // not a known module error
+/// assert_eq!(shown.message, UNEXPECTED);
+/// ```
 pub const UNEXPECTED: &str = "There was an unexpected issue; please report this as a bug.";
 
 /// What the user is shown: `[ID] message`, the ID pointing into the log.

@@ -54,6 +54,19 @@ where
 }
 
 /// The handle [`after_func`] returns (Go's `stop` function).
+///
+/// ```
+/// use hoare::context::{self, AfterFunc, Context};
+///
+/// let (ctx, cancel) = Context::background().with_cancel();
+/// let (tx, rx) = hoare::chan::<u8>(1);
+/// let handle: AfterFunc = context::after_func(&ctx, move || {
+///     let _ = tx.send(1);
+/// });
+/// cancel.cancel();
+/// assert_eq!(rx.recv(), Some(1));
+/// assert!(!handle.stop()); // too late: it has run
+/// ```
 #[must_use = "the function runs when the context is done unless `stop` is called"]
 pub struct AfterFunc {
     target: Target,

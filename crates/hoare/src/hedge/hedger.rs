@@ -19,11 +19,39 @@ use crate::sync::unwind::{panic_message, CatchUnwind};
 const HIGHEST_MICROS: u64 = 3_600_000_000;
 /// A percentile delay is used once this many latencies are recorded; before
 /// that, no hedge is sent.
+///
+/// ```
+/// use hoare::{context::Context, hedge::{HedgePolicy, Hedger, MIN_SAMPLES}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let hedger = Hedger::new(HedgePolicy::percentile(90.0).unwrap());
+/// let ctx = Context::background();
+/// for i in 0..MIN_SAMPLES {
+///     assert_eq!(hedger.delay(), None); // still learning: no hedges yet
+///     hedger.run(&ctx, |_ctx, _attempt| async move { Ok::<_, ()>(i) }).await.unwrap();
+/// }
+/// assert!(hedger.delay().is_some());
+/// # }
+/// ```
 pub const MIN_SAMPLES: u64 = 20;
 /// The most hedges a quiet spell can save up for a burst.
 const MAX_SAVED_HEDGES: f64 = 10.0;
 
-/// When a hedge is sent.
+/// When a hedge is sent: a [`HedgePolicy`]'s rule, as
+/// [`HedgePolicy::delay`] reports it.
+///
+/// ```
+/// use std::time::Duration;
+/// use hoare::hedge::{Delay, HedgePolicy};
+///
+/// let fixed = HedgePolicy::fixed(Duration::from_millis(10));
+/// assert_eq!(fixed.delay(), Delay::Fixed(Duration::from_millis(10)));
+/// match HedgePolicy::percentile(95.0).unwrap().delay() {
+///     Delay::Percentile(p) => assert_eq!(p, 95.0),
+///     Delay::Fixed(_) => unreachable!(),
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Delay {
     /// After this long without an answer. Zero sends both requests at once
@@ -141,6 +169,17 @@ impl HedgePolicy {
         Ok(self)
     }
 
+    /// When this policy sends a hedge.
+    ///
+    /// ```
+    /// use hoare::hedge::{Delay, HedgePolicy};
+    ///
+    /// assert_eq!(HedgePolicy::percentile(99.0).unwrap().delay(), Delay::Percentile(99.0));
+    /// ```
+    pub fn delay(&self) -> Delay {
+        self.delay
+    }
+
     /// The cap on extra load, as a fraction of calls.
     ///
     /// ```
@@ -152,6 +191,20 @@ impl HedgePolicy {
 }
 
 /// Counts of a [`Hedger`]'s calls and the hedges it sent.
+///
+/// ```
+/// use std::time::Duration;
+/// use hoare::{context::Context, hedge::{HedgePolicy, HedgeStats, Hedger}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let hedger = Hedger::new(HedgePolicy::fixed(Duration::from_secs(60)));
+/// let ctx = Context::background();
+/// hedger.run(&ctx, |_ctx, _attempt| async { Ok::<_, ()>("fast") }).await.unwrap();
+/// // The answer came long before the hedge was due: one call, no hedge.
+/// assert_eq!(hedger.stats(), HedgeStats { calls: 1, hedges: 0 });
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HedgeStats {
     /// Calls made.

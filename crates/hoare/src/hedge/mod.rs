@@ -86,6 +86,26 @@ impl<E: fmt::Display> fmt::Display for HedgeError<E> {
 impl<E: std::error::Error + 'static> std::error::Error for HedgeError<E> {}
 
 /// How one attempt failed.
+///
+/// ```
+/// use hoare::{context::Context, hedge::{self, AttemptFailure, HedgeError}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let got = hedge::replicate(&Context::background(), 2, |_ctx, attempt| async move {
+///     Err::<(), _>(format!("replica {attempt} is down"))
+/// })
+/// .await;
+/// let Err(HedgeError::AllFailed(failures)) = got else { unreachable!() };
+/// assert_eq!(failures.len(), 2);
+/// for (attempt, failure) in &failures {
+///     match failure {
+///         AttemptFailure::Failed(e) => assert_eq!(e, &format!("replica {attempt} is down")),
+///         AttemptFailure::Panicked(message) => unreachable!("{message}"),
+///     }
+/// }
+/// # }
+/// ```
 #[derive(Debug)]
 pub enum AttemptFailure<E> {
     /// It returned this error.

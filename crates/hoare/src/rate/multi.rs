@@ -12,6 +12,19 @@ use super::wait::WaitError;
 use crate::context::Context;
 
 /// The future of [`RateLimiter::wait_async`].
+///
+/// ```
+/// use hoare::context::Context;
+/// use hoare::rate::{Limit, Limiter, RateLimiter, WaitFuture};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let limiter = Limiter::new(Limit::INF, 0);
+/// let ctx = Context::background();
+/// let turn: WaitFuture<'_> = RateLimiter::wait_async(&limiter, &ctx);
+/// assert!(turn.await.is_ok());
+/// # }
+/// ```
 pub type WaitFuture<'a> = Pin<Box<dyn Future<Output = Result<(), WaitError>> + Send + 'a>>;
 
 /// Anything that can make a caller wait for its turn: the book's `RateLimiter`

@@ -62,6 +62,28 @@ impl std::error::Error for StewardError {}
 
 /// What a steward saw and did, in order; each is also logged through `tracing`.
 /// Wards are numbered from 0 in the order they were started.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// use hoare::{context::Context, supervise::{Steward, StewardEvent}};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = seen.clone();
+/// // A ward that dies at once: its heartbeat is closed from the start.
+/// let steward = Steward::new(Duration::from_secs(1), |_: &Context, _| hoare::chan::<()>(0).1)
+///     .unwrap()
+///     .restart_budget(1, Duration::from_secs(60))
+///     .on_event(move |event| log.lock().unwrap().push(event.clone()));
+/// let (_pulses, stopped) = steward.start(&Context::background(), Duration::from_secs(1)).unwrap();
+/// assert!(stopped.await.unwrap().is_err()); // gave up after one restart
+/// let seen = seen.lock().unwrap();
+/// assert_eq!(seen[..2], [StewardEvent::Started { ward: 0 }, StewardEvent::HeartbeatClosed { ward: 0 }]);
+/// assert!(matches!(seen.last(), Some(StewardEvent::GaveUp { .. })));
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StewardEvent {
     /// Ward `ward` was started.

@@ -162,7 +162,19 @@ pub fn preemptible<I: IntoIterator>(ctx: &Context, iter: I) -> Preemptible<I::In
     }
 }
 
-/// The iterator of [`preemptible`].
+/// The iterator of [`preemptible`]: the items of the inner iterator until the
+/// context is done.
+///
+/// ```
+/// use hoare::{context::Context, supervise::{preemptible, Preemptible}};
+///
+/// let (ctx, cancel) = Context::background().with_cancel();
+/// let mut steps: Preemptible<_> = preemptible(&ctx, 1..);
+/// assert_eq!(steps.next(), Some(1));
+/// cancel.cancel();
+/// assert_eq!(steps.next(), None); // the endless range is abandoned
+/// assert!(steps.interrupted());
+/// ```
 #[derive(Debug)]
 pub struct Preemptible<I> {
     ctx: Context,

@@ -16,6 +16,17 @@ use crate::loom::{self, AtomicUsize, Mutex};
 
 /// How many spare objects a pool made with [`Pool::new`] keeps beyond its
 /// per-thread slots.
+///
+/// ```
+/// use hoare::sync::{Pool, DEFAULT_MAX_IDLE};
+///
+/// let pool = Pool::new(Vec::<u8>::new);
+/// // Take more objects than the pool can keep idle, then give them all back.
+/// let taken: Vec<_> = (0..4 * DEFAULT_MAX_IDLE).map(|_| pool.get()).collect();
+/// drop(taken);
+/// let idle = pool.idle(); // this thread's slot, and the spares
+/// assert!(DEFAULT_MAX_IDLE <= idle && idle < 4 * DEFAULT_MAX_IDLE, "{idle}");
+/// ```
 pub const DEFAULT_MAX_IDLE: usize = 32;
 
 /// A cache of interchangeable objects that are expensive to make, as Go's
