@@ -97,6 +97,34 @@ fn buffered_empty_receivers_are_woken() {
     });
 }
 
+/// Two async senders race for the slots of a buffered channel: the one that
+/// loses a slot yields and sends on a later poll; both values arrive once.
+#[test]
+fn async_sends_that_lose_a_slot_yield_and_still_deliver() {
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(2);
+        let tx2 = tx.clone();
+        let other = thread::spawn(move || loom::future::block_on(tx2.send_async(2)));
+        loom::future::block_on(tx.send_async(1)).unwrap();
+        other.join().unwrap().unwrap();
+        let mut got = [rx.try_recv().unwrap(), rx.try_recv().unwrap()];
+        got.sort();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
+/// An async receive that finds the value still being written yields (the writer
+/// runs meanwhile) and takes it on a later poll.
+#[test]
+fn async_recv_that_finds_a_value_being_written_yields_and_gets_it() {
+    loom::model(|| {
+        let (tx, rx) = chan::<u32>(1);
+        let sender = thread::spawn(move || tx.send(9));
+        assert_eq!(loom::future::block_on(rx.recv_async()), Some(9));
+        sender.join().unwrap().unwrap();
+    });
+}
+
 /// The last receiver leaving wakes a sender blocked on a rendezvous with its value.
 #[test]
 fn rendezvous_receiver_drop_fails_blocked_send() {

@@ -267,6 +267,35 @@ impl<T> Channel<T> {
         head.wrapping_add(self.one_lap) != tail & !self.mark_bit || tail & self.mark_bit != 0
     }
 
+    /// After a first attempt at a send failed: whether another sender took the
+    /// slot (the channel is open and has room), rather than the channel being full
+    /// or closed.
+    ///
+    /// An async send that lost so yields its worker instead of trying again at
+    /// once. Senders that keep racing on two workers move the ring's lines between
+    /// cores on every message, which costs most when the two cores share no cache
+    /// (the VM's vCPUs can sit on different dies); while this sender's task waits
+    /// its turn, its worker runs another task, often one of the receivers, which
+    /// then reads the values from its own core's cache.
+    fn send_lost_race(&self) -> bool {
+        // ORDERING: a hint: a stale answer costs one extra yield or a registration
+        // that finds room, never a value.
+        let tail = self.tail.load(Ordering::Relaxed);
+        let head = self.head.load(Ordering::Relaxed);
+        tail & self.mark_bit == 0 && head.wrapping_add(self.one_lap) != tail
+    }
+
+    /// After a first attempt at a receive failed: whether another receiver took
+    /// the value (or a sender is still writing it), rather than the channel being
+    /// empty. As for [`Channel::send_lost_race`], a receive of the task's own then
+    /// yields ([`Channel::poll_recv_or_yield`]).
+    fn recv_lost_race(&self) -> bool {
+        // ORDERING: as in `send_lost_race`.
+        let tail = self.tail.load(Ordering::Relaxed);
+        let head = self.head.load(Ordering::Relaxed);
+        tail & !self.mark_bit != head
+    }
+
     /// Sends, blocking until there is room, the channel closes, or `deadline`.
     #[inline]
     pub(crate) fn send(
@@ -352,6 +381,9 @@ impl<T> Channel<T> {
         msg: &mut Option<T>,
         w: &mut Option<AsyncWait<T>>,
     ) -> Poll<Result<(), T>> {
+        if w.is_none() && self.send_lost_race() {
+            return yield_to_other_tasks(cx);
+        }
         let mut backoff = Backoff::new();
         loop {
             let Some(m) = msg.take() else {
@@ -388,6 +420,31 @@ impl<T> Channel<T> {
         w: &mut Option<AsyncWait<T>>,
     ) -> Poll<Option<T>> {
         self.poll_recv_as(cx, w, Operation::SINGLE)
+    }
+
+    /// [`Channel::poll_recv`] for a receive that is its task's own (a
+    /// `recv_async` on the channel itself): a first attempt that lost its value
+    /// to another receiver yields the task (see [`Channel::send_lost_race`]).
+    ///
+    /// Adapters that receive from a channel on a receive's behalf (`take`,
+    /// `bridge`, `or_done`, `fan_in`) use [`Channel::poll_recv`], which never
+    /// returns `Pending` without having registered `w`: some of them tell by `w`
+    /// whether their receive is waiting.
+    #[inline]
+    pub(crate) fn poll_recv_or_yield(
+        &self,
+        cx: &mut Context<'_>,
+        w: &mut Option<AsyncWait<T>>,
+    ) -> Poll<Option<T>> {
+        if w.is_none() {
+            if let Some(msg) = self.try_recv_once() {
+                return Poll::Ready(Some(msg));
+            }
+            if self.recv_lost_race() {
+                return yield_to_other_tasks(cx);
+            }
+        }
+        self.poll_recv_slow(cx, w, Operation::SINGLE)
     }
 
     /// [`Channel::poll_recv`], registering (when it must wait) as `oper`:
@@ -550,6 +607,18 @@ impl<T> Channel<T> {
 /// wake-up through the executor and a second poll cost far more. Never under loom,
 /// where each retry would multiply the interleavings to explore.
 #[inline]
+/// Returns `Pending` with the task already woken: it is polled again after the
+/// other tasks its executor has ready (tokio puts a task that wakes itself while
+/// being polled at the back of its worker's queue).
+fn yield_to_other_tasks<R>(cx: &mut Context<'_>) -> Poll<R> {
+    // Under loom, whose executor polls a woken future again at once, the thread
+    // yields too, so that the model runs the other side (as `Backoff` does).
+    #[cfg(loom)]
+    crate::loom::yield_now();
+    cx.waker().wake_by_ref();
+    Poll::Pending
+}
+
 fn spin_before_parking<T>(backoff: &mut Backoff, w: &Option<AsyncWait<T>>) -> bool {
     !cfg!(loom) && !w.as_ref().is_some_and(|w| w.registered) && backoff.spin_for_task()
 }
@@ -568,5 +637,104 @@ impl<T> Drop for Channel<T> {
             slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() });
             pos = self.next(pos);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    use super::*;
+
+    /// A waker that counts how often it is woken.
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting_waker() -> (Arc<Wakes>, Waker) {
+        let wakes = Arc::new(Wakes::default());
+        (wakes.clone(), Waker::from(wakes))
+    }
+
+    /// The slow path of a first poll is reached only after the inlined attempt
+    /// failed. Entered while the channel has room, it stands for an attempt that
+    /// lost its slot to another sender: the send yields (wakes its own task and
+    /// returns `Pending` with nothing registered and the value kept), and the next
+    /// poll sends.
+    #[test]
+    fn a_send_that_lost_its_slot_yields_then_sends() {
+        let chan = Channel::<u32>::new(2);
+        let (wakes, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let (mut msg, mut w) = (Some(7), None);
+        assert!(chan.send_lost_race());
+        assert!(chan.poll_send_slow(&mut cx, &mut msg, &mut w).is_pending());
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert!(w.is_none());
+        assert_eq!(msg, Some(7));
+        assert_eq!(
+            chan.poll_send(&mut cx, &mut msg, &mut w),
+            Poll::Ready(Ok(()))
+        );
+        assert_eq!(chan.try_recv(), Ok(7));
+    }
+
+    /// A receive of the task's own that finds a value still being written (a
+    /// sender moved `tail` past its slot and has not stamped it yet) yields
+    /// instead of spinning or registering; once the value is written, the next
+    /// poll takes it.
+    #[test]
+    fn a_receive_that_finds_a_value_being_written_yields_then_receives() {
+        let chan = Channel::<u32>::new(2);
+        // A sender claims the first slot...
+        let tail = chan.tail.load(Ordering::SeqCst);
+        chan.tail.store(chan.next(tail), Ordering::SeqCst);
+        let (wakes, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut w = None;
+        assert!(chan.recv_lost_race());
+        assert!(chan.poll_recv_or_yield(&mut cx, &mut w).is_pending());
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert!(w.is_none(), "a yield registers nothing");
+        // ...and writes it.
+        // SAFETY: this test stands for the sender that moved `tail` past the slot,
+        // whose stamp is still `tail`.
+        unsafe { chan.fill(chan.buffer.get(0), tail, 5) };
+        assert_eq!(
+            chan.poll_recv_or_yield(&mut cx, &mut w),
+            Poll::Ready(Some(5))
+        );
+    }
+
+    /// A full or closed channel, or an empty one, is no lost race: those waits
+    /// register as before (and are woken by the other side, not by themselves).
+    #[test]
+    fn full_empty_and_closed_channels_are_no_lost_race() {
+        let chan = Channel::<u32>::new(1);
+        assert!(!chan.recv_lost_race());
+        chan.try_send(1).unwrap();
+        assert!(!chan.send_lost_race());
+        let (wakes, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let (mut msg, mut w) = (Some(2), None);
+        assert!(chan.poll_send(&mut cx, &mut msg, &mut w).is_pending());
+        assert!(w.is_some(), "a full channel registers the send");
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+        assert_eq!(chan.try_recv(), Ok(1));
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "the receive woke it");
+        chan.cancel_send(&mut w);
+        chan.disconnect();
+        assert!(!chan.send_lost_race());
     }
 }

@@ -701,7 +701,9 @@ impl<T> Future for RecvFuture<'_, T> {
                 s.chan.poll_recv(cx, &mut this.state.wait)
             },
             // The buffered one too: its first try is inlined here.
-            RecvInner::Chan(Handle::Array(s)) => s.chan.poll_recv(cx, &mut this.state.wait),
+            RecvInner::Chan(Handle::Array(s)) => {
+                s.chan.poll_recv_or_yield(cx, &mut this.state.wait)
+            }
             // An or-done receiver of a buffered channel, on its first poll: a value
             // ready now is taken here, without the general path.
             RecvInner::OrDone(a) => match &a.source.inner {
