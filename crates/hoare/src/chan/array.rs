@@ -277,6 +277,10 @@ impl<T> Channel<T> {
     /// (the VM's vCPUs can sit on different dies); while this sender's task waits
     /// its turn, its worker runs another task, often one of the receivers, which
     /// then reads the values from its own core's cache.
+    ///
+    /// (The first attempt's compare-and-swap is a weak one: where it can fail
+    /// spuriously, on machines with load-linked/store-conditional, such a failure
+    /// counts as a lost race too, and costs a yield.)
     fn send_lost_race(&self) -> bool {
         // ORDERING: a hint: a stale answer costs one extra yield or a registration
         // that finds room, never a value.
@@ -667,10 +671,26 @@ mod tests {
         (wakes.clone(), Waker::from(wakes))
     }
 
+    /// Polls until ready, as an executor polls a task that keeps waking itself.
+    /// (A first attempt's compare-and-swap is a weak one, which may fail
+    /// spuriously, as miri makes it do now and then; that counts as a lost race,
+    /// and the poll yields again.) Panics if a `Pending` did not wake the task, or
+    /// after 1,000 polls.
+    fn poll_until_ready<R>(wakes: &Wakes, mut poll: impl FnMut() -> Poll<R>) -> R {
+        for _ in 0..1000 {
+            let before = wakes.0.load(Ordering::SeqCst);
+            match poll() {
+                Poll::Ready(r) => return r,
+                Poll::Pending => assert_eq!(wakes.0.load(Ordering::SeqCst), before + 1),
+            }
+        }
+        panic!("still pending after 1,000 polls");
+    }
+
     /// The slow path of a first poll is reached only after the inlined attempt
     /// failed. Entered while the channel has room, it stands for an attempt that
     /// lost its slot to another sender: the send yields (wakes its own task and
-    /// returns `Pending` with nothing registered and the value kept), and the next
+    /// returns `Pending` with nothing registered and the value kept), and a later
     /// poll sends.
     #[test]
     fn a_send_that_lost_its_slot_yields_then_sends() {
@@ -683,16 +703,14 @@ mod tests {
         assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
         assert!(w.is_none());
         assert_eq!(msg, Some(7));
-        assert_eq!(
-            chan.poll_send(&mut cx, &mut msg, &mut w),
-            Poll::Ready(Ok(()))
-        );
+        let sent = poll_until_ready(&wakes, || chan.poll_send(&mut cx, &mut msg, &mut w));
+        assert_eq!(sent, Ok(()));
         assert_eq!(chan.try_recv(), Ok(7));
     }
 
     /// A receive of the task's own that finds a value still being written (a
     /// sender moved `tail` past its slot and has not stamped it yet) yields
-    /// instead of spinning or registering; once the value is written, the next
+    /// instead of spinning or registering; once the value is written, a later
     /// poll takes it.
     #[test]
     fn a_receive_that_finds_a_value_being_written_yields_then_receives() {
@@ -711,10 +729,8 @@ mod tests {
         // SAFETY: this test stands for the sender that moved `tail` past the slot,
         // whose stamp is still `tail`.
         unsafe { chan.fill(chan.buffer.get(0), tail, 5) };
-        assert_eq!(
-            chan.poll_recv_or_yield(&mut cx, &mut w),
-            Poll::Ready(Some(5))
-        );
+        let got = poll_until_ready(&wakes, || chan.poll_recv_or_yield(&mut cx, &mut w));
+        assert_eq!(got, Some(5));
     }
 
     /// A full or closed channel, or an empty one, is no lost race: those waits
