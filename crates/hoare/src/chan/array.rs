@@ -605,12 +605,6 @@ impl<T> Channel<T> {
     }
 }
 
-/// Whether an async operation that found the channel full (or empty) should try
-/// again before it registers: after a brief spin, on a task's first attempt, since
-/// the other side is often just freeing (or filling) a slot, and a registration, a
-/// wake-up through the executor and a second poll cost far more. Never under loom,
-/// where each retry would multiply the interleavings to explore.
-#[inline]
 /// Returns `Pending` with the task already woken: it is polled again after the
 /// other tasks its executor has ready (tokio puts a task that wakes itself while
 /// being polled at the back of its worker's queue).
@@ -623,6 +617,12 @@ fn yield_to_other_tasks<R>(cx: &mut Context<'_>) -> Poll<R> {
     Poll::Pending
 }
 
+/// Whether an async operation that found the channel full (or empty) should try
+/// again before it registers: after a brief spin, on a task's first attempt, since
+/// the other side is often just freeing (or filling) a slot, and a registration, a
+/// wake-up through the executor and a second poll cost far more. Never under loom,
+/// where each retry would multiply the interleavings to explore.
+#[inline]
 fn spin_before_parking<T>(backoff: &mut Backoff, w: &Option<AsyncWait<T>>) -> bool {
     !cfg!(loom) && !w.as_ref().is_some_and(|w| w.registered) && backoff.spin_for_task()
 }
