@@ -365,7 +365,8 @@ impl Wake for WokenSignal {
     }
 }
 
-/// Runs `fut` to completion on the calling thread, parking while it is pending.
+/// Runs `fut` to completion on the calling thread: [`block_on_until`] without a
+/// deadline (a brief spin, then parking, while it is pending).
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     match block_on_until(fut, None) {
         Some(out) => out,

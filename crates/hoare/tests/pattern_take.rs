@@ -14,11 +14,19 @@ use common::receivers::{
     collect_stream, drain_abandoning_receives, drain_with_tasks_and_a_thread, select_beside_ticks,
 };
 
+/// An unbuffered source fed by a thread with `from, from + 1, ...` until a send
+/// fails; the thread returns how many sends succeeded (on an unbuffered channel:
+/// how many values a receive took).
+fn counted_source(from: u32) -> (chan::Receiver<u32>, std::thread::JoinHandle<usize>) {
+    let (tx, rx) = chan::chan::<u32>(0);
+    let feeder = std::thread::spawn(move || (from..).take_while(|&i| tx.send(i).is_ok()).count());
+    (rx, feeder)
+}
+
 #[test]
 fn the_first_n_values_then_the_source_is_let_go() {
     let ctx = Context::background();
-    let (tx, rx) = chan::chan::<u32>(0);
-    let producer = std::thread::spawn(move || (0..).take_while(|&i| tx.send(i).is_ok()).count());
+    let (rx, producer) = counted_source(0);
     let first = take(&ctx, rx, 5);
     assert_eq!(first.iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
     // The take dropped its source after the fifth value: the next send fails,
@@ -31,9 +39,7 @@ fn the_first_n_values_then_the_source_is_let_go() {
 #[test]
 fn clones_take_exactly_n_between_them() {
     let ctx = Context::background();
-    let (tx, rx) = chan::chan::<u32>(0);
-    let producer =
-        std::thread::spawn(move || (0..5000).take_while(|&i| tx.send(i).is_ok()).count());
+    let (rx, producer) = counted_source(0);
     let taken = take(&ctx, rx, 1000);
     let readers: Vec<_> = (0..4)
         .map(|_| {
@@ -56,8 +62,7 @@ fn clones_take_exactly_n_between_them() {
 #[test]
 fn tasks_and_threads_take_together() {
     let ctx = Context::background();
-    let (tx, rx) = chan::chan::<u32>(0);
-    let producer = std::thread::spawn(move || (0..).take_while(|&i| tx.send(i).is_ok()).count());
+    let (rx, producer) = counted_source(0);
     let all = drain_with_tasks_and_a_thread(take(&ctx, rx, 600));
     assert_eq!(all, (0..600).collect::<Vec<_>>());
     assert_eq!(producer.join().unwrap(), 600);
@@ -107,8 +112,7 @@ fn recv_timeout_times_out_then_the_value_still_comes() {
 #[test]
 fn select_with_a_take_and_another_channel() {
     let ctx = Context::background();
-    let (tx, rx) = chan::chan::<u32>(0);
-    let producer = std::thread::spawn(move || (0..).take_while(|&i| tx.send(i).is_ok()).count());
+    let (rx, producer) = counted_source(0);
     let (values, ticks) = select_beside_ticks(&take(&ctx, rx, 300), 200);
     assert_eq!(values, (0..300).collect::<Vec<_>>());
     assert_eq!(ticks, 200);
@@ -120,8 +124,7 @@ fn select_with_a_take_and_another_channel() {
 #[test]
 fn abandoned_receives_and_selects_lose_nothing() {
     let ctx = Context::background();
-    let (tx, rx) = chan::chan::<u32>(0);
-    let producer = std::thread::spawn(move || (0..).take_while(|&i| tx.send(i).is_ok()).count());
+    let (rx, producer) = counted_source(0);
     let got = drain_abandoning_receives(&take(&ctx, rx, 150));
     assert_eq!(got, (0..150).collect::<Vec<_>>());
     assert_eq!(producer.join().unwrap(), 150);
@@ -162,8 +165,7 @@ fn len_capacity_and_debug() {
 #[test]
 fn as_a_stream() {
     let ctx = Context::background();
-    let (tx, rx) = chan::chan::<u32>(0);
-    let producer = std::thread::spawn(move || (0..).take_while(|&i| tx.send(i).is_ok()).count());
+    let (rx, producer) = counted_source(0);
     let got = collect_stream(&take(&ctx, rx, 300));
     assert_eq!(got, (0..300).collect::<Vec<_>>());
     assert_eq!(producer.join().unwrap(), 300);
@@ -175,12 +177,8 @@ fn as_a_stream() {
 #[test]
 fn a_take_of_a_fan_in_loses_nothing_when_receives_are_abandoned() {
     let ctx = Context::background();
-    let (a_tx, a) = chan::chan::<u32>(0);
-    let (b_tx, b) = chan::chan::<u32>(0);
-    let feed = |tx: chan::Sender<u32>, from: u32| {
-        std::thread::spawn(move || (from..).take_while(|&i| tx.send(i).is_ok()).count())
-    };
-    let (fa, fb) = (feed(a_tx, 0), feed(b_tx, 1_000_000));
+    let (a, fa) = counted_source(0);
+    let (b, fb) = counted_source(1_000_000);
     let mut got = drain_abandoning_receives(&take(&ctx, hoare::pattern::fan_in(&ctx, [a, b]), 120));
     // The take dropped the fan-in after the 120th value, so both feeders stop.
     // (A value handed to an abandoned receive waits in its channel for the next
