@@ -173,10 +173,12 @@ impl WaitQueue {
 /// (checked once after registering, so no wake-up is lost), or `deadline` passes.
 /// The caller then retries its operation.
 ///
-/// The caller registers as soon as its operation finds the channel not ready, and
-/// then waits with a short spin and then yields ([`Waiter::wait_yielding_until`]):
-/// on a buffered channel a long spin does not pay (the other side must run to
-/// change anything), and a registered waiter is woken by that side directly.
+/// The buffered channel first lets the other side work a batch unwatched
+/// (`Channel::wait_for_batch` in `array.rs`), and registers only if its operation
+/// still finds the channel not ready. The waiter then spins briefly and yields
+/// ([`Waiter::wait_yielding_until`]): on a buffered channel a long spin does not
+/// pay (the other side must run to change anything), and a registered waiter is
+/// woken by that side directly.
 #[inline]
 pub(crate) fn block_in(queue: &WaitQueue, ready: impl Fn() -> bool, deadline: Option<Instant>) {
     block_in_as(queue, ready, deadline, Operation::SINGLE);
