@@ -54,12 +54,42 @@ pub(crate) struct Channel<T> {
     requested: usize,
     one_lap: usize,
     mark_bit: usize,
-    /// Senders waiting for room. Each queue has cache lines of its own: its lock
-    /// and flag are written when a party registers, and the fields above are read
-    /// by every operation.
-    senders: CachePadded<WaitQueue>,
+    /// Senders waiting for room. Each side's waiting state has cache lines of its
+    /// own: it is written when a party of that side waits, and the fields above
+    /// are read by every operation.
+    senders: CachePadded<Waiting>,
     /// Receivers waiting for a value.
-    receivers: CachePadded<WaitQueue>,
+    receivers: CachePadded<Waiting>,
+}
+
+/// How far a side must have got since its last wait (in values received, or
+/// sent) for a thread of that side that finds the ring not ready to wait for a
+/// batch rather than register at once; see [`Channel::streams`].
+const STREAM_RUN: usize = 4;
+
+/// One side's waiting parties, and where that side last had to wait.
+struct Waiting {
+    queue: WaitQueue,
+    /// `head` (for the receivers) or `tail` without the mark bit (for the
+    /// senders) when a thread of this side last found the ring not ready.
+    last_wait: AtomicUsize,
+}
+
+impl Waiting {
+    fn new() -> Self {
+        Self {
+            queue: WaitQueue::new(),
+            last_wait: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl std::ops::Deref for Waiting {
+    type Target = WaitQueue;
+
+    fn deref(&self) -> &WaitQueue {
+        &self.queue
+    }
 }
 
 /// Which side of the ring a thread waits on in [`Channel::wait_for_batch`].
@@ -83,8 +113,8 @@ impl<T> Channel<T> {
             requested,
             one_lap: mark_bit * 2,
             mark_bit,
-            senders: CachePadded::new(WaitQueue::new()),
-            receivers: CachePadded::new(WaitQueue::new()),
+            senders: CachePadded::new(Waiting::new()),
+            receivers: CachePadded::new(Waiting::new()),
         }
     }
 
@@ -318,8 +348,42 @@ impl<T> Channel<T> {
         tail & !self.mark_bit != head
     }
 
-    /// Before a thread registers on a full (`Side::Send`) or empty (`Side::Recv`)
-    /// ring: yields its CPU up to [`BATCH_POLLS`] times, looking after each yield
+    /// Called when a thread of `side` finds the ring not ready: whether that side
+    /// got at least [`STREAM_RUN`] values through since a thread of it last
+    /// found the ring not ready, so that it streams and should wait for a batch
+    /// ([`Channel::wait_for_batch`]). A side that passes single values (a request
+    /// and its reply, a hand-off) waits for nearly every one; it registers at
+    /// once, to be woken by the very value it waits for. Records this wait.
+    fn streams(&self, side: Side) -> bool {
+        if cfg!(loom) {
+            return false;
+        }
+        // ORDERING: a hint about the past; any answer is safe.
+        let (now, waiting) = match side {
+            Side::Send => (
+                self.tail.load(Ordering::Relaxed) & !self.mark_bit,
+                &self.senders,
+            ),
+            Side::Recv => (self.head.load(Ordering::Relaxed), &self.receivers),
+        };
+        let last = waiting.last_wait.swap(now, Ordering::Relaxed);
+        self.distance(last, now) >= STREAM_RUN
+    }
+
+    /// How many positions lie from `from` to `to` (both without the mark bit),
+    /// counting whole laps; a `from` ahead of `to` (a stale hint) reads as far.
+    fn distance(&self, from: usize, to: usize) -> usize {
+        let laps =
+            (to & !(self.one_lap - 1)).wrapping_sub(from & !(self.one_lap - 1)) / self.one_lap;
+        let index = |pos: usize| pos & (self.mark_bit - 1);
+        laps.wrapping_mul(self.cap)
+            .wrapping_add(index(to))
+            .wrapping_sub(index(from))
+    }
+
+    /// Before a thread of a streaming side ([`Channel::streams`]) registers on a
+    /// full (`Side::Send`) or empty (`Side::Recv`) ring: yields its CPU up to
+    /// [`BATCH_POLLS`] times, looking after each yield
     /// whether a batch of room (values) is ready, and returns when it is, when the
     /// other side has stopped since the last look with some ready, when the channel
     /// closes, when `stop` turns true, or when `deadline` passes.
@@ -331,8 +395,9 @@ impl<T> Channel<T> {
     /// batch lets each side work on lines the other is not touching. Yielding,
     /// rather than spinning, gives the CPU to the other side where threads
     /// outnumber cores; where they do not, a yield is a pause of under a
-    /// microsecond. A lone value waits at most one more look than a registered
-    /// receiver would (the sender must be seen to have stopped).
+    /// microsecond. A value that comes alone waits one look more than a registered
+    /// receiver would (the sender must be seen to have stopped): that is why a
+    /// side that passes single values registers at once instead.
     ///
     /// Never under loom, where each look would multiply the interleavings; the
     /// registration that follows is what keeps a wake-up from being lost.
@@ -390,8 +455,10 @@ impl<T> Channel<T> {
             }
             if !waited {
                 waited = true;
-                let _looks = self.wait_for_batch(Side::Send, deadline, || false);
-                continue;
+                if self.streams(Side::Send) {
+                    let _looks = self.wait_for_batch(Side::Send, deadline, || false);
+                    continue;
+                }
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(SendTimeoutError::Timeout(msg));
@@ -428,8 +495,10 @@ impl<T> Channel<T> {
             }
             if !waited {
                 waited = true;
-                let _looks = self.wait_for_batch(Side::Recv, deadline, &stop);
-                continue;
+                if self.streams(Side::Recv) {
+                    let _looks = self.wait_for_batch(Side::Recv, deadline, &stop);
+                    continue;
+                }
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(RecvTimeoutError::Timeout);
@@ -887,5 +956,42 @@ mod tests {
         chan.disconnect();
         assert_eq!(chan.wait_for_batch(Side::Recv, None, || false), 1);
         assert_eq!(chan.wait_for_batch(Side::Send, None, || false), 1);
+    }
+
+    #[test]
+    fn a_side_streams_once_it_got_a_run_of_values_through_between_waits() {
+        let chan = Channel::<u64>::new(8);
+        let pass = |n: u64| {
+            for v in 0..n {
+                chan.try_send(v).unwrap();
+                chan.try_recv().unwrap();
+            }
+        };
+        // Single values between waits: a request and its reply.
+        assert!(!chan.streams(Side::Recv));
+        assert!(!chan.streams(Side::Send));
+        pass(1);
+        assert!(!chan.streams(Side::Recv));
+        assert!(!chan.streams(Side::Send));
+        // A run of STREAM_RUN values, then one that crosses into the next lap.
+        pass(STREAM_RUN as u64);
+        assert!(chan.streams(Side::Recv));
+        assert!(chan.streams(Side::Send));
+        pass(8);
+        assert!(chan.streams(Side::Recv));
+        assert!(chan.streams(Side::Send));
+        // Each call records its wait: with nothing passed since, no run.
+        assert!(!chan.streams(Side::Recv));
+        assert!(!chan.streams(Side::Send));
+    }
+
+    #[test]
+    fn distance_counts_whole_laps() {
+        let chan = Channel::<u64>::new(3);
+        let mut pos = 0;
+        for n in 0..10 {
+            assert_eq!(chan.distance(0, pos), n);
+            pos = chan.next(pos);
+        }
     }
 }

@@ -173,9 +173,9 @@ impl WaitQueue {
 /// (checked once after registering, so no wake-up is lost), or `deadline` passes.
 /// The caller then retries its operation.
 ///
-/// The buffered channel first lets the other side work a batch unwatched
-/// (`Channel::wait_for_batch` in `array.rs`), and registers only if its operation
-/// still finds the channel not ready. The waiter then spins briefly and yields
+/// A streaming side of a buffered channel first lets the other side work a batch
+/// unwatched (`Channel::wait_for_batch` in `array.rs`), and registers only if its
+/// operation still finds the channel not ready. The waiter then spins briefly and yields
 /// ([`Waiter::wait_yielding_until`]): on a buffered channel a long spin does not
 /// pay (the other side must run to change anything), and a registered waiter is
 /// woken by that side directly.
