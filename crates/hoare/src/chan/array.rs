@@ -383,10 +383,10 @@ impl<T> Channel<T> {
 
     /// Before a thread of a streaming side ([`Channel::streams`]) registers on a
     /// full (`Side::Send`) or empty (`Side::Recv`) ring: yields its CPU up to
-    /// [`BATCH_POLLS`] times, looking after each yield
-    /// whether a batch of room (values) is ready, and returns when it is, when the
-    /// other side has stopped since the last look with some ready, when the channel
-    /// closes, when `stop` turns true, or when `deadline` passes.
+    /// [`BATCH_POLLS`] times, looking after each yield whether a batch of room
+    /// (values) is ready, and returns when it is, when the other side has stopped
+    /// since the last look with some ready, when the channel closes, when `stop`
+    /// turns true, or when `deadline` passes.
     ///
     /// A thread that registered at once was woken as soon as one slot was ready:
     /// the two sides then worked on the same slot, and its cache line crossed
