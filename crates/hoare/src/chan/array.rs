@@ -92,6 +92,18 @@ impl std::ops::Deref for Waiting {
     }
 }
 
+/// Whether a thread that found the ring not ready, and did not (or no longer)
+/// wait for a batch, should try again before it registers: after a spin as brief
+/// as a task's ([`Backoff::spin_for_task`], 15 spin hints in all), for a value or
+/// a slot that comes alone, as a reply does. Registering costs the thread a lock
+/// and the other side a lock and a wake-up; the spin halved a round trip over two
+/// buffered channels between two threads, from 0.32–0.61 µs to 0.14–0.34 µs.
+/// Never under loom, where each retry would multiply the interleavings.
+#[inline]
+fn spin_before_registering(backoff: &mut Backoff) -> bool {
+    !cfg!(loom) && backoff.spin_for_task()
+}
+
 /// Which side of the ring a thread waits on in [`Channel::wait_for_batch`].
 #[derive(Clone, Copy)]
 enum Side {
@@ -447,6 +459,7 @@ impl<T> Channel<T> {
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let mut waited = false;
+        let mut backoff = Backoff::new();
         loop {
             match self.try_send(msg) {
                 Ok(()) => return Ok(()),
@@ -462,6 +475,9 @@ impl<T> Channel<T> {
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(SendTimeoutError::Timeout(msg));
+            }
+            if spin_before_registering(&mut backoff) {
+                continue;
             }
             super::queue::block_in(&self.senders, || self.can_send(), deadline);
         }
@@ -484,6 +500,7 @@ impl<T> Channel<T> {
         stop: impl Fn() -> bool,
     ) -> Result<T, RecvTimeoutError> {
         let mut waited = false;
+        let mut backoff = Backoff::new();
         loop {
             if stop() {
                 return Err(RecvTimeoutError::Closed);
@@ -502,6 +519,9 @@ impl<T> Channel<T> {
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(RecvTimeoutError::Timeout);
+            }
+            if spin_before_registering(&mut backoff) {
+                continue;
             }
             let ready = || self.can_recv() || stop();
             super::queue::block_in_as(&self.receivers, ready, deadline, oper);

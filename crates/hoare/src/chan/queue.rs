@@ -174,8 +174,9 @@ impl WaitQueue {
 /// The caller then retries its operation.
 ///
 /// A streaming side of a buffered channel first lets the other side work a batch
-/// unwatched (`Channel::wait_for_batch` in `array.rs`), and registers only if its
-/// operation still finds the channel not ready. The waiter then spins briefly and yields
+/// unwatched (`Channel::wait_for_batch` in `array.rs`); any side then retries
+/// through a spin of 15 hints, and registers only if its operation still finds
+/// the channel not ready. The waiter then spins briefly and yields
 /// ([`Waiter::wait_yielding_until`]): on a buffered channel a long spin does not
 /// pay (the other side must run to change anything), and a registered waiter is
 /// woken by that side directly.
