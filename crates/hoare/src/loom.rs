@@ -355,7 +355,9 @@ impl Backoff {
     /// every other task of its executor thread. Four rounds (1 + 2 + 4 + 8 spin
     /// hints) were measured best on the `select4` and `mpsc` benchmarks: shorter
     /// spins leave the other side too little time to free a slot, longer ones
-    /// starve the tasks that would free it.
+    /// starve the tasks that would free it. A thread blocked on a buffered
+    /// channel spins as briefly before it registers (`spin_before_registering` in
+    /// `chan/array.rs`).
     #[inline]
     pub(crate) fn spin_for_task(&mut self) -> bool {
         if self.step >= TASK_SPIN_STEPS {

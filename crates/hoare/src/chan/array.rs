@@ -104,7 +104,8 @@ fn spin_before_registering(backoff: &mut Backoff) -> bool {
     !cfg!(loom) && backoff.spin_for_task()
 }
 
-/// Which side of the ring a thread waits on in [`Channel::wait_for_batch`].
+/// Which side of the ring a thread waits on ([`Channel::streams`],
+/// [`Channel::wait_for_batch`]).
 #[derive(Clone, Copy)]
 enum Side {
     /// A sender, for room.
