@@ -790,6 +790,7 @@ impl<T> Channel<T> {
 /// Spin hints an async operation that lost a race spins before it yields (see
 /// [`back_off_and_yield`]): about 4 µs where a hint takes 30 ns, as on the
 /// machines the benchmarks ran on, and less where it is shorter.
+#[cfg(not(loom))]
 const LOST_RACE_SPINS: u32 = 128;
 
 /// For an async operation that lost a race on the ring (another sender took its
