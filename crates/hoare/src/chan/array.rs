@@ -823,13 +823,13 @@ fn back_off_and_yield<R>(cx: &mut Context<'_>) -> Poll<R> {
 }
 
 /// Whether an async operation that found the channel full (or empty) should try
-/// again before it registers: after a brief spin, on a task's first attempt, since
-/// the other side is often just freeing (or filling) a slot, and a registration, a
-/// wake-up through the executor and a second poll cost far more. Never under loom,
-/// where each retry would multiply the interleavings to explore.
+/// again before it registers: [`spin_before_registering`], on a task's first
+/// attempt only, since the other side is often just freeing (or filling) a slot,
+/// and a registration, a wake-up through the executor and a second poll cost far
+/// more.
 #[inline]
 fn spin_before_parking<T>(backoff: &mut Backoff, w: &Option<AsyncWait<T>>) -> bool {
-    !cfg!(loom) && !w.as_ref().is_some_and(|w| w.registered) && backoff.spin_for_task()
+    !w.as_ref().is_some_and(|w| w.registered) && spin_before_registering(backoff)
 }
 
 impl<T> Drop for Channel<T> {
